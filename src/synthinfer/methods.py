@@ -1,0 +1,433 @@
+"""The paper's algorithms on arrays, one small function each, looked up by name.
+
+Each method takes the synthetic interval family of the current task(s), the
+historical gap information and a level, and returns a :class:`Calibration`:
+arrays over targets (and over any leading axes, such as Monte Carlo
+replications). History arrays carry the historical tasks on their last axis;
+their leading axes broadcast against the targets, so one history can serve
+many targets and a leave-one-out stack can give each target its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation, check_alpha
+from synthinfer.conformal import (
+    conformal_lower,
+    conformal_upper,
+    effective_sample_size,
+    min_history,
+    weighted_lower,
+    weighted_upper,
+)
+from synthinfer.intervals import IntervalFamily
+
+__all__ = [
+    "METHODS",
+    "NEEDS_GAP_SE",
+    "Calibration",
+    "History",
+    "MissingInputError",
+    "calibrate",
+    "exchangeable",
+    "finite_sample",
+    "synthetic_only",
+    "task_only",
+    "weighted",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+class MissingInputError(ValueError):
+    """A method needs an input (a column, weights) that the data does not have."""
+
+
+@dataclass(frozen=True)
+class History:
+    """What the historical tasks contribute.
+
+    Parameters
+    ----------
+    gap : IntervalFamily or None
+        Gap interval family ``θ − θ~`` of the historical tasks (tasks on the
+        last axis); ``None`` when no gap standard errors exist.
+    observed : ndarray or None
+        Observed gaps ``θ̂(S_j) − θ̂(S~_j)`` (for ``finite-sample``).
+    weights : ndarray or None
+        Task weights in ``[0, 1]`` (for ``weighted``).
+    """
+
+    gap: IntervalFamily | None = None
+    observed: FloatArray | None = None
+    weights: FloatArray | None = None
+    missing_gap_reason: str = field(default="the data has no 'gap_se' column", repr=False)
+
+    @property
+    def n_history(self) -> int:
+        """Number ``T`` of historical tasks."""
+        if self.gap is not None:
+            return int(np.shape(self.gap.estimate)[-1])
+        if self.observed is not None:
+            return int(np.shape(self.observed)[-1])
+        return 0
+
+    def require_gap(self, method: str) -> IntervalFamily:
+        """The gap family, or a clear error naming ``gap_se`` and the method."""
+        if self.gap is None:
+            raise MissingInputError(
+                f"method '{method}' needs gap standard errors (column 'gap_se'), but "
+                f"{self.missing_gap_reason}; add 'gap_se' to the table or use "
+                f"'finite-sample' or 'synthetic-only'"
+            )
+        return self.gap
+
+    def require_observed(self, method: str) -> FloatArray:
+        """The observed gaps, or a clear error."""
+        if self.observed is None:
+            raise MissingInputError(
+                f"method '{method}' needs observed gaps (columns 'gap_estimate' or "
+                f"'real_estimate') for the history tasks"
+            )
+        return np.asarray(self.observed, dtype=float)
+
+    def require_weights(self, method: str) -> FloatArray:
+        """The task weights, or a clear error."""
+        if self.weights is None:
+            raise MissingInputError(
+                f"method '{method}' needs task weights: add a 'task_weight' column "
+                f"(values in [0, 1]) or give a recency decay (--decay RHO) with a 'time' column"
+            )
+        return np.asarray(self.weights, dtype=float)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Arrays over targets describing calibrated intervals (before clipping).
+
+    Attributes
+    ----------
+    method : str
+        Method name.
+    alpha, alpha1, alpha2, alpha3 : float
+        The level and its split.
+    estimate : ndarray
+        Synthetic point estimate.
+    synth_lower, synth_upper : ndarray
+        Synthetic interval at ``alpha1``.
+    gap_lower, gap_upper : ndarray
+        Conformal gap band ``[Δ^L, Δ^U]``.
+    lower, upper : ndarray
+        Final interval ``[L~ + Δ^L, U~ + Δ^U]``.
+    w1, w2, w3 : ndarray
+        Width decomposition (``w2`` is NaN when the band is infinite).
+    feasible : ndarray of bool
+        Whether the interval is finite.
+    n_history : int
+        Number of historical tasks.
+    n_effective : ndarray
+        Effective number of historical tasks (Kish; equals ``n_history``
+        without weights).
+    """
+
+    method: str
+    alpha: float
+    alpha1: float
+    alpha2: float
+    alpha3: float
+    estimate: FloatArray
+    synth_lower: FloatArray
+    synth_upper: FloatArray
+    gap_lower: FloatArray
+    gap_upper: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+    w1: FloatArray
+    w2: FloatArray
+    w3: FloatArray
+    feasible: NDArray[np.bool_]
+    n_history: int
+    n_effective: FloatArray
+
+    @property
+    def message(self) -> str:
+        """Why the interval is infinite, or an empty string."""
+        if bool(np.all(self.feasible)):
+            return ""
+        if self.method == "synthetic-only":
+            return "the synthetic interval itself is infinite"
+        needed = min_history(self.alpha3)
+        if self.n_history < needed:
+            return (
+                f"{self.n_history} history tasks are too few for a finite band at "
+                f"alpha3 = {self.alpha3:g}; at least {needed} are needed "
+                f"(raise alpha or alpha3, or add history tasks)"
+            )
+        return (
+            "the band is infinite: too little weighted history mass or an infinite "
+            "per-task interval (see w1, w2)"
+        )
+
+
+def _band_widths(
+    gap_lower: FloatArray, gap_upper: FloatArray, spread: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """``w3 = spread`` and ``w2 = (Δ^U − Δ^L) − w3``, NaN where the band is infinite."""
+    finite = np.isfinite(gap_lower) & np.isfinite(gap_upper) & np.isfinite(spread)
+    with np.errstate(invalid="ignore"):
+        w2 = np.where(finite, (gap_upper - gap_lower) - spread, np.nan)
+    w3 = np.where(np.isfinite(spread), spread, np.inf)
+    return w2, w3
+
+
+def _assemble(
+    method: str,
+    alpha: float,
+    split: tuple[float, float, float],
+    target: IntervalFamily,
+    synth: tuple[FloatArray, FloatArray],
+    band: tuple[FloatArray, FloatArray],
+    widths: tuple[FloatArray, FloatArray, FloatArray],
+    n_history: int,
+    n_effective: FloatArray | float,
+) -> Calibration:
+    estimate = np.asarray(target.estimate, dtype=float)
+    shape = np.broadcast_shapes(estimate.shape, np.shape(band[0]), np.shape(synth[0]))
+
+    def full(values) -> FloatArray:
+        return np.broadcast_to(np.asarray(values, dtype=float), shape).copy()
+
+    synth_lower, synth_upper = full(synth[0]), full(synth[1])
+    gap_lower, gap_upper = full(band[0]), full(band[1])
+    lower = synth_lower + gap_lower
+    upper = synth_upper + gap_upper
+    feasible = np.isfinite(lower) & np.isfinite(upper)
+    return Calibration(
+        method=method,
+        alpha=alpha,
+        alpha1=split[0],
+        alpha2=split[1],
+        alpha3=split[2],
+        estimate=full(estimate),
+        synth_lower=synth_lower,
+        synth_upper=synth_upper,
+        gap_lower=gap_lower,
+        gap_upper=gap_upper,
+        lower=lower,
+        upper=upper,
+        w1=full(widths[0]),
+        w2=full(widths[1]),
+        w3=full(widths[2]),
+        feasible=feasible,
+        n_history=n_history,
+        n_effective=full(n_effective),
+    )
+
+
+def _gap_calibration(
+    method: str,
+    target: IntervalFamily,
+    history: History,
+    alpha: float,
+    allocation: Allocation,
+    *,
+    gap_level: Callable[[float, int], float],
+    weighted_by: FloatArray | None = None,
+) -> Calibration:
+    """Algorithms 1, 2 and 5: synthetic interval plus a conformal band of gap intervals."""
+    split = allocation.split(alpha)
+    alpha1, alpha2, alpha3 = split
+    gap = history.require_gap(method)
+    n_history = history.n_history
+    synth = target.interval(alpha1)
+    if n_history == 0:
+        infinite = np.full(np.shape(target.estimate), np.inf)
+        widths = (synth[1] - synth[0], np.nan, infinite)
+        return _assemble(method, alpha, split, target, synth, (-infinite, infinite), widths, 0, 0.0)
+    gap_lo, gap_hi = gap.interval(gap_level(alpha2, n_history))
+    midpoint = (gap_lo + gap_hi) / 2.0
+    if weighted_by is None:
+        band = (conformal_lower(gap_lo, alpha3), conformal_upper(gap_hi, alpha3))
+        spread = conformal_upper(midpoint, alpha3) - conformal_lower(midpoint, alpha3)
+        n_effective: FloatArray | float = float(n_history)
+    else:
+        band = (
+            weighted_lower(gap_lo, weighted_by, alpha3),
+            weighted_upper(gap_hi, weighted_by, alpha3),
+        )
+        spread = weighted_upper(midpoint, weighted_by, alpha3) - weighted_lower(
+            midpoint, weighted_by, alpha3
+        )
+        n_effective = effective_sample_size(np.broadcast_to(weighted_by, gap_lo.shape))
+    w2, w3 = _band_widths(band[0], band[1], spread)
+    widths = (synth[1] - synth[0], w2, w3)
+    return _assemble(method, alpha, split, target, synth, band, widths, n_history, n_effective)
+
+
+def exchangeable(
+    target: IntervalFamily,
+    history: History,
+    alpha: float,
+    allocation: Allocation = DEFAULT_ALLOCATION,
+) -> Calibration:
+    """Algorithm 1: inference under task exchangeability (population target).
+
+    ``[L~ + Qlo_{α3}(Δ^L), U~ + Qhi_{α3}(Δ^U)]`` with the synthetic interval at
+    ``α1`` and historical gap intervals at ``α2``.
+    """
+    return _gap_calibration(
+        "exchangeable", target, history, alpha, allocation, gap_level=lambda a2, _t: a2
+    )
+
+
+def task_only(
+    target: IntervalFamily,
+    history: History,
+    alpha: float,
+    allocation: Allocation = DEFAULT_ALLOCATION,
+) -> Calibration:
+    """Algorithm 5: task-only exchangeability, gap intervals at ``α2 / T`` (Bonferroni)."""
+    return _gap_calibration(
+        "task-only", target, history, alpha, allocation, gap_level=lambda a2, t: a2 / t
+    )
+
+
+def weighted(
+    target: IntervalFamily,
+    history: History,
+    alpha: float,
+    allocation: Allocation = DEFAULT_ALLOCATION,
+) -> Calibration:
+    """Algorithm 2: weighted conformal band with fixed task weights in ``[0, 1]``.
+
+    With all weights equal to one this is Algorithm 1 exactly.
+    """
+    weights = history.require_weights("weighted")
+    return _gap_calibration(
+        "weighted",
+        target,
+        history,
+        alpha,
+        allocation,
+        gap_level=lambda a2, _t: a2,
+        weighted_by=weights,
+    )
+
+
+def finite_sample(
+    target: IntervalFamily,
+    history: History,
+    alpha: float,
+    allocation: Allocation = DEFAULT_ALLOCATION,
+) -> Calibration:
+    """Algorithm 4: target the current task's real-sample estimate.
+
+    ``[θ~(S~) + Qlo_α(Δ̂), θ~(S~) + Qhi_α(Δ̂)]``; the allocation is not used
+    (the whole level goes to the conformal step).
+    """
+    del allocation
+    observed = history.require_observed("finite-sample")
+    estimate = np.asarray(target.estimate, dtype=float)
+    n_history = int(observed.shape[-1])
+    if n_history == 0:
+        band = (np.full(estimate.shape, -np.inf), np.full(estimate.shape, np.inf))
+    else:
+        band = (conformal_lower(observed, alpha), conformal_upper(observed, alpha))
+    spread = band[1] - band[0]
+    widths = (
+        0.0,
+        np.where(np.isfinite(spread), 0.0, np.nan),
+        np.where(np.isfinite(spread), spread, np.inf),
+    )
+    return _assemble(
+        "finite-sample",
+        alpha,
+        (0.0, 0.0, alpha),
+        target,
+        (estimate, estimate),
+        band,
+        widths,
+        n_history,
+        float(n_history),
+    )
+
+
+def synthetic_only(
+    target: IntervalFamily,
+    history: History,
+    alpha: float,
+    allocation: Allocation = DEFAULT_ALLOCATION,
+) -> Calibration:
+    """Naive baseline: the synthetic interval at the full level, treating synthetic data as real."""
+    del allocation
+    synth = target.interval(alpha)
+    zero = np.zeros(np.shape(target.estimate))
+    widths = (synth[1] - synth[0], zero, zero)
+    return _assemble(
+        "synthetic-only",
+        alpha,
+        (alpha, 0.0, 0.0),
+        target,
+        synth,
+        (zero, zero),
+        widths,
+        history.n_history,
+        float(history.n_history),
+    )
+
+
+Method = Callable[[IntervalFamily, History, float, Allocation], Calibration]
+
+METHODS: dict[str, Method] = {
+    "exchangeable": exchangeable,
+    "weighted": weighted,
+    "finite-sample": finite_sample,
+    "task-only": task_only,
+    "synthetic-only": synthetic_only,
+}
+
+NEEDS_GAP_SE = frozenset({"exchangeable", "weighted", "task-only"})
+
+
+def check_method(name: str) -> str:
+    """Return ``name`` if it is a known method, else raise a clear error."""
+    if name not in METHODS:
+        raise ValueError(f"method must be one of {sorted(METHODS)}, got {name!r}")
+    return name
+
+
+def calibrate(
+    method: str,
+    target: IntervalFamily,
+    history: History,
+    alpha: float,
+    allocation: Allocation | str = DEFAULT_ALLOCATION,
+) -> Calibration:
+    """Run the method called ``method`` at level ``alpha``.
+
+    Parameters
+    ----------
+    method : str
+        One of ``exchangeable``, ``weighted``, ``finite-sample``, ``task-only``,
+        ``synthetic-only``.
+    target : IntervalFamily
+        Synthetic interval family of the current task(s).
+    history : History
+        Historical gap information (tasks on the last axis).
+    alpha : float
+        Miscoverage level in ``(0, 1)`` (already divided by ``D`` for a
+        multidimensional estimand).
+    allocation : Allocation or str
+        Budget split; ignored by ``finite-sample`` and ``synthetic-only``.
+
+    Returns
+    -------
+    Calibration
+    """
+    alpha = check_alpha(alpha)
+    return METHODS[check_method(method)](target, history, alpha, Allocation.parse(allocation))
