@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +30,7 @@ from synthinfer.intervals import IntervalFamily
 
 __all__ = [
     "METHODS",
+    "GapModel",
     "NEEDS_GAP_SE",
     "Calibration",
     "History",
@@ -48,6 +50,29 @@ class MissingInputError(ValueError):
     """A method needs an input (a column, weights) that the data does not have."""
 
 
+@runtime_checkable
+class GapModel(Protocol):
+    """A covariate-adjusted conformal band for one target (see ``synthinfer.adjust``).
+
+    ``band`` receives the historical gap interval ends ``lower``/``upper``
+    (shape ``(T,)``; equal for observed gaps), their covariates ``(T, p)``, the
+    target's covariates ``(p,)`` and the conformal level, and returns
+    ``(gap_lower, gap_upper, spread)`` where ``spread`` is the band's width
+    computed from the gap midpoints (the ``w3`` part).
+    """
+
+    def band(
+        self,
+        lower: FloatArray,
+        upper: FloatArray,
+        covariates: FloatArray,
+        target_covariates: FloatArray,
+        alpha: float,
+    ) -> tuple[float, float, float]:
+        """Return ``(gap_lower, gap_upper, spread)`` for one target."""
+        ...
+
+
 @dataclass(frozen=True)
 class History:
     """What the historical tasks contribute.
@@ -61,11 +86,21 @@ class History:
         Observed gaps ``θ̂(S_j) − θ̂(S~_j)`` (for ``finite-sample``).
     weights : ndarray or None
         Task weights in ``[0, 1]`` (for ``weighted``).
+    covariates : ndarray or None
+        Covariates of the historical tasks, shape ``(T, p)``, for ``gap_model``.
+    target_covariates : ndarray or None
+        Covariates of the target(s), shape ``(..., p)``.
+    gap_model : GapModel or None
+        Covariate-adjusted band; when given, it replaces the plain conformal
+        quantiles (a one-dimensional history is required).
     """
 
     gap: IntervalFamily | None = None
     observed: FloatArray | None = None
     weights: FloatArray | None = None
+    covariates: FloatArray | None = None
+    target_covariates: FloatArray | None = None
+    gap_model: GapModel | None = None
     missing_gap_reason: str = field(default="the data has no 'gap_se' column", repr=False)
 
     @property
@@ -251,6 +286,15 @@ def _gap_calibration(
         return _assemble(method, alpha, split, target, synth, (-infinite, infinite), widths, 0, 0.0)
     gap_lo, gap_hi = gap.interval(gap_level(alpha2, n_history))
     midpoint = (gap_lo + gap_hi) / 2.0
+    if history.gap_model is not None:
+        if weighted_by is not None:
+            raise ValueError("covariate adjustment cannot be combined with method 'weighted'")
+        band_lo, band_hi, spread = _adjusted_band(history, gap_lo, gap_hi, alpha3)
+        w2, w3 = _band_widths(band_lo, band_hi, spread)
+        widths = (synth[1] - synth[0], w2, w3)
+        return _assemble(
+            method, alpha, split, target, synth, (band_lo, band_hi), widths, n_history, n_history
+        )
     if weighted_by is None:
         band = (conformal_lower(gap_lo, alpha3), conformal_upper(gap_hi, alpha3))
         spread = conformal_upper(midpoint, alpha3) - conformal_lower(midpoint, alpha3)
@@ -267,6 +311,23 @@ def _gap_calibration(
     w2, w3 = _band_widths(band[0], band[1], spread)
     widths = (synth[1] - synth[0], w2, w3)
     return _assemble(method, alpha, split, target, synth, band, widths, n_history, n_effective)
+
+
+def _adjusted_band(
+    history: History, gap_lo: FloatArray, gap_hi: FloatArray, level: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Covariate-adjusted band for each target (one history, targets on leading axes)."""
+    model = history.gap_model
+    if model is None or history.covariates is None or history.target_covariates is None:
+        raise MissingInputError("covariate adjustment needs covariates for history and target")
+    if np.ndim(gap_lo) != 1:
+        raise ValueError("covariate adjustment takes a one-dimensional history (one target's)")
+    covariates = np.asarray(history.covariates, dtype=float)
+    targets = np.asarray(history.target_covariates, dtype=float)
+    flat = targets.reshape(-1, targets.shape[-1])
+    bands = np.array([model.band(gap_lo, gap_hi, covariates, row, level) for row in flat])
+    shape = targets.shape[:-1]
+    return bands[:, 0].reshape(shape), bands[:, 1].reshape(shape), bands[:, 2].reshape(shape)
 
 
 def exchangeable(
@@ -336,6 +397,9 @@ def finite_sample(
     n_history = int(observed.shape[-1])
     if n_history == 0:
         band = (np.full(estimate.shape, -np.inf), np.full(estimate.shape, np.inf))
+    elif history.gap_model is not None:
+        band_lo, band_hi, _ = _adjusted_band(history, observed, observed, alpha)
+        band = (band_lo, band_hi)
     else:
         band = (conformal_lower(observed, alpha), conformal_upper(observed, alpha))
     spread = band[1] - band[0]
