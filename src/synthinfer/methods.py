@@ -30,9 +30,9 @@ from synthinfer.intervals import IntervalFamily
 
 __all__ = [
     "METHODS",
-    "GapModel",
     "NEEDS_GAP_SE",
     "Calibration",
+    "GapModel",
     "History",
     "MissingInputError",
     "calibrate",
