@@ -1,0 +1,514 @@
+"""Inference for target tasks and backtests over history tasks.
+
+``infer`` calibrates every target task against all history tasks;
+``backtest`` holds history tasks out (leave-one-out, or by time) and scores
+the intervals against their real estimates.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation, check_alpha
+from synthinfer.data import Estimand, TaskData, TaskStatistics, time_values
+from synthinfer.methods import History, calibrate, check_method
+from synthinfer.results import (
+    BACKTEST_COLUMNS,
+    SUMMARY_COLUMNS,
+    BacktestResult,
+    InferenceResult,
+    IntervalResult,
+)
+
+__all__ = ["Settings", "backtest", "infer", "summarize_backtest"]
+
+PROTOCOLS = ("loo", "temporal")
+
+
+def _as_list(values, name: str) -> list:
+    if values is None:
+        raise ValueError(f"{name} must not be empty")
+    if isinstance(values, str | float | int):
+        values = [values]
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name} must not be empty")
+    return values
+
+
+def parse_bounds(bounds) -> tuple[float, float] | None:
+    """Normalize ``bounds`` (``None``, ``"LO,HI"`` or a pair) and check ``LO < HI``."""
+    if bounds is None:
+        return None
+    if isinstance(bounds, str):
+        parts = bounds.split(",")
+        try:
+            bounds = tuple(float(part) for part in parts)
+        except ValueError:
+            raise ValueError(f"bounds must be 'LO,HI' numbers, got {bounds!r}") from None
+    bounds = tuple(float(b) for b in bounds)
+    if len(bounds) != 2 or not (bounds[0] < bounds[1]) or not np.all(np.isfinite(bounds)):
+        raise ValueError(f"bounds must be two finite numbers LO < HI, got {bounds!r}")
+    return bounds
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated options shared by ``infer`` and ``backtest``."""
+
+    alphas: tuple[float, ...]
+    methods: tuple[str, ...]
+    allocation: Allocation
+    bounds: tuple[float, float] | None
+    estimand: Estimand
+    interval: str | None
+    decay: float | None
+    group_by: str | None
+    adjust: tuple[str, ...]
+    adjust_mode: str
+    n_bootstrap: int
+    seed: int | None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        alpha,
+        method,
+        allocation,
+        bounds,
+        estimand,
+        interval,
+        decay,
+        group_by,
+        adjust,
+        adjust_mode,
+        n_bootstrap,
+        seed,
+    ) -> Settings:
+        """Check every option once, with one clear message per problem."""
+        alphas = tuple(check_alpha(a) for a in _as_list(alpha, "alpha"))
+        methods = tuple(check_method(m) for m in _as_list(method, "method"))
+        if decay is not None and not (0.0 < float(decay) <= 1.0):
+            raise ValueError(f"decay must lie in (0, 1], got {decay!r}")
+        if isinstance(adjust, str):
+            adjust = [a.strip() for a in adjust.split(",") if a.strip()]
+        adjust = tuple(adjust or ())
+        if adjust and "weighted" in methods:
+            raise ValueError("--adjust cannot be combined with method 'weighted'")
+        if adjust and "synthetic-only" in methods and len(methods) == 1:
+            raise ValueError("--adjust has no effect on 'synthetic-only'; pick another method")
+        return cls(
+            alphas=alphas,
+            methods=methods,
+            allocation=Allocation.parse(allocation),
+            bounds=parse_bounds(bounds),
+            estimand=Estimand.parse(estimand),
+            interval=interval,
+            decay=None if decay is None else float(decay),
+            group_by=group_by,
+            adjust=adjust,
+            adjust_mode=adjust_mode,
+            n_bootstrap=int(n_bootstrap),
+            seed=seed,
+        )
+
+
+def _decay_weights(data: TaskData, target: str, history: Sequence[str], decay: float) -> np.ndarray:
+    """Recency weights ``decay ** (latest_time − time_j)`` for one target."""
+    if "time" not in data.attributes.columns:
+        raise ValueError(f"{data.name}: --decay needs a 'time' column (task-level)")
+    times = data.attributes["time"]
+    involved = [*history, target]
+    if times.loc[involved].isna().any():
+        missing = times.loc[involved][times.loc[involved].isna()].index[0]
+        raise ValueError(f"{data.name}: task {missing!r} has no 'time'; --decay needs every time")
+    latest = float(times.loc[involved].max())
+    ages = latest - times.loc[list(history)].to_numpy(dtype=float)
+    return decay**ages
+
+
+def _task_weights(data: TaskData, history: Sequence[str]) -> np.ndarray | None:
+    if "task_weight" not in data.attributes.columns:
+        return None
+    weights = data.attributes.loc[list(history), "task_weight"]
+    if weights.isna().any():
+        raise ValueError(
+            f"{data.name}: column 'task_weight' is empty for history task "
+            f"{weights.index[weights.isna()][0]!r}"
+        )
+    return weights.to_numpy(dtype=float)
+
+
+def _group_history(data: TaskData, target: str, history: Sequence[str], column: str) -> list[str]:
+    if column not in data.attributes.columns:
+        raise ValueError(
+            f"{data.name}: --group-by {column!r} names no task-level column "
+            f"(available: {', '.join(map(repr, data.attributes.columns)) or 'none'})"
+        )
+    groups = data.attributes[column]
+    value = groups.loc[target]
+    if pd.isna(value):
+        raise ValueError(
+            f"{data.name}: task {target!r} has no value in --group-by column {column!r}"
+        )
+    return [task for task in history if groups.loc[task] == value]
+
+
+AdjusterFactory = Callable[[TaskData, TaskStatistics, str, Sequence[str]], dict]
+
+
+def _history_for(
+    data: TaskData,
+    stats: TaskStatistics,
+    target: str,
+    history: Sequence[str],
+    settings: Settings,
+    adjuster: AdjusterFactory | None,
+) -> History:
+    index = stats.index_of(history)
+    weights = None
+    if "weighted" in settings.methods:
+        if settings.decay is not None:
+            weights = _decay_weights(data, target, history, settings.decay)
+        else:
+            weights = _task_weights(data, history)
+    extra = adjuster(data, stats, target, history) if adjuster is not None else {}
+    return History(
+        gap=None if stats.gap is None else stats.gap.take(index),
+        observed=stats.observed[index],
+        weights=weights,
+        missing_gap_reason=stats.missing_gap_reason or "the data has no gap standard errors",
+        **extra,
+    )
+
+
+def _calibrate_all(
+    data: TaskData,
+    plan: Iterable[tuple[str, list[str]]],
+    settings: Settings,
+) -> list[IntervalResult]:
+    """Run every method and level for each (target, history) pair of ``plan``."""
+    statistics = data.statistics(
+        estimand=settings.estimand,
+        interval=settings.interval,
+        bounds=settings.bounds,
+        n_bootstrap=settings.n_bootstrap,
+        seed=settings.seed,
+    )
+    adjuster = _adjuster(settings)
+    n_coords = len(data.coords)
+    results = []
+    for target, history in plan:
+        if settings.group_by is not None:
+            history = _group_history(data, target, history, settings.group_by)
+        for coord, stats in statistics.items():
+            target_family = stats.synth.take(stats.index_of([target]))
+            past = _history_for(data, stats, target, history, settings, adjuster)
+            for method in settings.methods:
+                for alpha in settings.alphas:
+                    calibration = calibrate(
+                        method, target_family, past, alpha / n_coords, settings.allocation
+                    )
+                    results.append(
+                        IntervalResult.from_calibration(
+                            calibration,
+                            task=target,
+                            coord=coord,
+                            alpha=alpha,
+                            n_coords=n_coords,
+                            bounds=settings.bounds,
+                            allocation=settings.allocation,
+                            target=target_family,
+                            history=past,
+                        )
+                    )
+    return results
+
+
+def _adjuster(settings: Settings) -> AdjusterFactory | None:
+    if not settings.adjust:
+        return None
+    from synthinfer.adjust import history_covariates
+
+    def factory(data: TaskData, stats: TaskStatistics, target: str, history: Sequence[str]):
+        return history_covariates(
+            data.attributes,
+            stats,
+            target,
+            history,
+            columns=settings.adjust,
+            mode=settings.adjust_mode,
+            seed=settings.seed,
+        )
+
+    return factory
+
+
+def _warn_infeasible(results: Sequence[IntervalResult]) -> None:
+    infeasible = [r for r in results if not r.feasible]
+    if infeasible:
+        first = infeasible[0]
+        warnings.warn(
+            f"{len(infeasible)} interval(s) are infinite (feasible = false), e.g. "
+            f"{first.task!r} by {first.method} at alpha {first.alpha:g}: {first.message}",
+            stacklevel=3,
+        )
+
+
+def infer(
+    data: TaskData | pd.DataFrame,
+    *,
+    alpha: float | Sequence[float] = 0.1,
+    method: str | Sequence[str] = "exchangeable",
+    allocation: str | Allocation = DEFAULT_ALLOCATION,
+    bounds: tuple[float, float] | str | None = None,
+    estimand: str | Estimand = "mean",
+    interval: str | None = None,
+    decay: float | None = None,
+    group_by: str | None = None,
+    adjust: str | Sequence[str] | None = None,
+    adjust_mode: str = "full",
+    n_bootstrap: int = 2000,
+    seed: int | None = None,
+) -> InferenceResult:
+    """Calibrated intervals for every target task (tasks with synthetic data only).
+
+    Parameters
+    ----------
+    data : TaskData or pandas.DataFrame
+        Task data in either format; targets are tasks without real data.
+    alpha : float or sequence of float
+        Overall miscoverage level(s). A ``D``-dimensional estimand uses
+        ``alpha / D`` per coordinate (Algorithm 3).
+    method : str or sequence of str
+        ``exchangeable``, ``weighted``, ``finite-sample``, ``task-only``,
+        ``synthetic-only``.
+    allocation : str or Allocation
+        Budget split, ``prop:A,B,C`` or ``abs:A1,A2``.
+    bounds : (float, float) or "LO,HI", optional
+        Range of the estimand: final intervals are clipped to it (and
+        Hoeffding assumes it).
+    estimand : str
+        ``mean`` or ``quantile:Q`` (unit-level data).
+    interval : {"wald", "hoeffding", "bootstrap"}, optional
+        Interval construction for unit-level data.
+    decay : float, optional
+        Recency decay ``RHO`` for ``weighted``: weight ``RHO ** (latest_time − time)``.
+        Without it, ``weighted`` uses the ``task_weight`` column.
+    group_by : str, optional
+        Task attribute: calibrate each target on history tasks of its group only.
+    adjust : str or sequence of str, optional
+        Covariates (task attributes and/or ``synth_estimate``) for a
+        covariate-adjusted band (see :mod:`synthinfer.adjust`).
+    adjust_mode : {"full", "split"}
+        Full conformal (ridge) or split conformal adjustment.
+    n_bootstrap : int
+        Bootstrap replicates for bootstrap and quantile intervals.
+    seed : int, optional
+        Seed for the bootstrap and the split.
+
+    Returns
+    -------
+    InferenceResult
+    """
+    data = data if isinstance(data, TaskData) else TaskData.from_frame(data)
+    settings = Settings.build(
+        alpha=alpha,
+        method=method,
+        allocation=allocation,
+        bounds=bounds,
+        estimand=estimand,
+        interval=interval,
+        decay=decay,
+        group_by=group_by,
+        adjust=adjust,
+        adjust_mode=adjust_mode,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+    )
+    if not data.target_tasks:
+        raise ValueError(
+            f"{data.name}: no target tasks (tasks with synthetic rows only); every task has "
+            f"real data. To check calibration on them, run a backtest"
+        )
+    history = list(data.history_tasks)
+    plan = [(target, history) for target in data.target_tasks]
+    results = _calibrate_all(data, plan, settings)
+    _warn_infeasible(results)
+    return InferenceResult(tuple(results))
+
+
+def _backtest_plan(
+    data: TaskData, protocol: str, split_time, time_col: str
+) -> list[tuple[str, list[str]]]:
+    history = list(data.history_tasks)
+    if protocol == "loo":
+        if len(history) < 2:
+            raise ValueError(f"{data.name}: leave-one-out needs at least 2 history tasks")
+        return [(task, [t for t in history if t != task]) for task in history]
+    if time_col not in data.attributes.columns:
+        raise ValueError(
+            f"{data.name}: --protocol temporal needs a task-level time column {time_col!r} "
+            f"(or name one with --time-col)"
+        )
+    if split_time is None:
+        raise ValueError("--protocol temporal needs --split-time V (history: time < V)")
+    times = data.attributes.loc[history, time_col]
+    if times.isna().any():
+        raise ValueError(
+            f"{data.name}: history task {times.index[times.isna()][0]!r} has no {time_col!r}"
+        )
+    times = time_values(times, where=f"{data.name}: column {time_col!r}")
+    split = float(time_values(pd.Series([split_time]), where="--split-time").iloc[0])
+    past = [t for t in history if times.loc[t] < split]
+    future = [t for t in history if times.loc[t] >= split]
+    if not past or not future:
+        raise ValueError(
+            f"{data.name}: split time {split_time} leaves {len(past)} history task(s) "
+            f"before and {len(future)} at or after it; both sides need tasks"
+        )
+    return [(task, past) for task in future]
+
+
+def backtest(
+    data: TaskData | pd.DataFrame,
+    *,
+    protocol: str = "loo",
+    split_time: float | str | None = None,
+    time_col: str = "time",
+    alpha: float | Sequence[float] = 0.1,
+    method: str | Sequence[str] = "exchangeable",
+    allocation: str | Allocation = DEFAULT_ALLOCATION,
+    bounds: tuple[float, float] | str | None = None,
+    estimand: str | Estimand = "mean",
+    interval: str | None = None,
+    decay: float | None = None,
+    group_by: str | None = None,
+    adjust: str | Sequence[str] | None = None,
+    adjust_mode: str = "full",
+    n_bootstrap: int = 2000,
+    seed: int | None = None,
+) -> BacktestResult:
+    """Hold history tasks out and check the intervals against their real estimates.
+
+    Parameters
+    ----------
+    data : TaskData or pandas.DataFrame
+        Task data; only history tasks take part (targets are left out with a
+        warning that counts them).
+    protocol : {"loo", "temporal"}
+        ``loo`` holds out each history task in turn with all others as
+        history; ``temporal`` uses tasks with ``time < split_time`` as
+        history and predicts the rest.
+    split_time : float or str, optional
+        Split for ``temporal`` (a number or an ISO date).
+    time_col : str
+        Task-level time column for ``temporal``.
+    alpha, method, allocation, bounds, estimand, interval, decay, group_by, adjust, \
+adjust_mode, n_bootstrap, seed
+        As in :func:`infer`.
+
+    Returns
+    -------
+    BacktestResult
+        Per-task rows with ``truth`` and ``covered``, and a summary of
+        coverage and widths per method × alpha × coordinate.
+    """
+    data = data if isinstance(data, TaskData) else TaskData.from_frame(data)
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
+    settings = Settings.build(
+        alpha=alpha,
+        method=method,
+        allocation=allocation,
+        bounds=bounds,
+        estimand=estimand,
+        interval=interval,
+        decay=decay,
+        group_by=group_by,
+        adjust=adjust,
+        adjust_mode=adjust_mode,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+    )
+    if data.target_tasks:
+        warnings.warn(
+            f"{data.name}: {len(data.target_tasks)} target task(s) without real data are left "
+            f"out of the backtest",
+            stacklevel=2,
+        )
+    plan = _backtest_plan(data, protocol, split_time, time_col)
+    results = _calibrate_all(data, plan, settings)
+    _warn_infeasible(results)
+    tasks = InferenceResult(tuple(results)).to_frame()
+    statistics_truth = _truths(data, settings)
+    tasks["truth"] = [statistics_truth[(r.coord, r.task)] for r in results]
+    tasks["covered"] = (tasks["lower"] <= tasks["truth"]) & (tasks["truth"] <= tasks["upper"])
+    tasks = tasks[list(BACKTEST_COLUMNS)]
+    return BacktestResult(tasks=tasks, summary_frame=summarize_backtest(tasks), protocol=protocol)
+
+
+def _truths(data: TaskData, settings: Settings) -> dict[tuple[str, str], float]:
+    statistics = data.statistics(
+        estimand=settings.estimand,
+        interval=settings.interval,
+        bounds=settings.bounds,
+        n_bootstrap=100 if settings.interval == "bootstrap" else settings.n_bootstrap,
+        seed=settings.seed,
+    )
+    return {
+        (coord, task): float(value)
+        for coord, stats in statistics.items()
+        for task, value in zip(stats.tasks, stats.truth, strict=True)
+    }
+
+
+def _summary_row(group: pd.DataFrame) -> dict[str, float]:
+    covered = group["covered"].to_numpy(dtype=float)
+    coverage = covered.mean()
+    n = covered.size
+    width = group["width"].to_numpy(dtype=float)
+    return {
+        "tasks": group["task"].nunique(),
+        "coverage": coverage,
+        "coverage_mcse": float(np.sqrt(coverage * (1 - coverage) / n)),
+        "joint_coverage": group.groupby("task")["covered"].all().mean(),
+        "mean_width": float(width.mean()),
+        "median_width": float(np.median(width)),
+        "w1": float(group["w1"].mean()),
+        "w2": float(group["w2"].mean()),
+        "w3": float(group["w3"].mean()),
+        "infeasible": int((~group["feasible"].astype(bool)).sum()),
+    }
+
+
+def summarize_backtest(tasks: pd.DataFrame) -> pd.DataFrame:
+    """Coverage and widths per method × alpha × coordinate.
+
+    For a multidimensional estimand a pooled row with ``coord = "all"`` is
+    added: ``coverage`` and widths pooled over coordinates, and
+    ``joint_coverage`` the share of tasks whose whole rectangle covers.
+
+    Parameters
+    ----------
+    tasks : pandas.DataFrame
+        Per-task backtest rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    rows = []
+    multi = tasks["coord"].nunique() > 1
+    for (method, alpha), group in tasks.groupby(["method", "alpha"], sort=False):
+        for coord, part in group.groupby("coord", sort=False):
+            rows.append({"method": method, "alpha": alpha, "coord": coord, **_summary_row(part)})
+        if multi:
+            rows.append({"method": method, "alpha": alpha, "coord": "all", **_summary_row(group)})
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))

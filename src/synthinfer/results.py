@@ -1,0 +1,289 @@
+"""Result objects: one frozen dataclass per interval, and collections of them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+import pandas as pd
+
+from synthinfer.allocation import Allocation
+from synthinfer.intervals import IntervalFamily
+from synthinfer.methods import Calibration, History, calibrate
+
+__all__ = [
+    "BACKTEST_COLUMNS",
+    "OUTPUT_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "BacktestResult",
+    "InferenceResult",
+    "IntervalResult",
+]
+
+OUTPUT_COLUMNS = (
+    "task",
+    "coord",
+    "method",
+    "alpha",
+    "alpha1",
+    "alpha2",
+    "alpha3",
+    "estimate",
+    "lower",
+    "upper",
+    "width",
+    "synth_lower",
+    "synth_upper",
+    "gap_lower",
+    "gap_upper",
+    "w1",
+    "w2",
+    "w3",
+    "feasible",
+    "n_history",
+    "n_effective",
+)
+BACKTEST_COLUMNS = (*OUTPUT_COLUMNS, "truth", "covered")
+SUMMARY_COLUMNS = (
+    "method",
+    "alpha",
+    "coord",
+    "tasks",
+    "coverage",
+    "coverage_mcse",
+    "joint_coverage",
+    "mean_width",
+    "median_width",
+    "w1",
+    "w2",
+    "w3",
+    "infeasible",
+)
+
+
+def clip_to_bounds(
+    lower: float, upper: float, bounds: tuple[float, float] | None
+) -> tuple[float, float]:
+    """Clip an interval to ``bounds`` (infinite ends become the bounds)."""
+    if bounds is None:
+        return float(lower), float(upper)
+    low, high = bounds
+    return float(np.clip(lower, low, high)), float(np.clip(upper, low, high))
+
+
+@dataclass(frozen=True)
+class IntervalResult:
+    """A calibrated interval for one task, coordinate, method and level.
+
+    ``alpha`` is the overall level; ``alpha1..3`` are the per-coordinate
+    budgets (they sum to ``alpha / D`` for a ``D``-dimensional estimand).
+    ``lower``/``upper`` are final (clipped to ``bounds`` when given);
+    ``w1 + w2 + w3`` is the unclipped width. ``feasible`` is false when the
+    method's interval is infinite.
+    """
+
+    task: str
+    coord: str
+    method: str
+    alpha: float
+    alpha1: float
+    alpha2: float
+    alpha3: float
+    estimate: float
+    lower: float
+    upper: float
+    synth_lower: float
+    synth_upper: float
+    gap_lower: float
+    gap_upper: float
+    w1: float
+    w2: float
+    w3: float
+    feasible: bool
+    n_history: int
+    n_effective: float
+    bounds: tuple[float, float] | None = None
+    message: str = ""
+    n_coords: int = field(default=1, repr=False)
+    allocation: Allocation | None = field(default=None, repr=False, compare=False)
+    target: IntervalFamily | None = field(default=None, repr=False, compare=False)
+    history: History | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_calibration(
+        cls,
+        calibration: Calibration,
+        *,
+        task: str,
+        coord: str,
+        alpha: float,
+        n_coords: int,
+        bounds: tuple[float, float] | None,
+        allocation: Allocation,
+        target: IntervalFamily,
+        history: History,
+    ) -> IntervalResult:
+        """Build from a one-target :class:`Calibration`."""
+
+        def scalar(values) -> float:
+            return float(np.asarray(values).reshape(-1)[0])
+
+        lower, upper = clip_to_bounds(scalar(calibration.lower), scalar(calibration.upper), bounds)
+        return cls(
+            task=task,
+            coord=coord,
+            method=calibration.method,
+            alpha=alpha,
+            alpha1=calibration.alpha1,
+            alpha2=calibration.alpha2,
+            alpha3=calibration.alpha3,
+            estimate=scalar(calibration.estimate),
+            lower=lower,
+            upper=upper,
+            synth_lower=scalar(calibration.synth_lower),
+            synth_upper=scalar(calibration.synth_upper),
+            gap_lower=scalar(calibration.gap_lower),
+            gap_upper=scalar(calibration.gap_upper),
+            w1=scalar(calibration.w1),
+            w2=scalar(calibration.w2),
+            w3=scalar(calibration.w3),
+            feasible=bool(np.asarray(calibration.feasible).reshape(-1)[0]),
+            n_history=calibration.n_history,
+            n_effective=scalar(calibration.n_effective),
+            bounds=bounds,
+            message=calibration.message,
+            n_coords=n_coords,
+            allocation=allocation,
+            target=target,
+            history=history,
+        )
+
+    @property
+    def width(self) -> float:
+        """``upper − lower`` (infinite for an infinite interval without bounds)."""
+        return self.upper - self.lower
+
+    def at(self, alpha: float) -> IntervalResult:
+        """Recompute the interval at another overall level from the kept statistics.
+
+        Parameters
+        ----------
+        alpha : float
+            New overall level in ``(0, 1)``.
+
+        Returns
+        -------
+        IntervalResult
+        """
+        if self.target is None or self.history is None or self.allocation is None:
+            raise ValueError("this result keeps no statistics to recompute from")
+        calibration = calibrate(
+            self.method, self.target, self.history, alpha / self.n_coords, self.allocation
+        )
+        return IntervalResult.from_calibration(
+            calibration,
+            task=self.task,
+            coord=self.coord,
+            alpha=alpha,
+            n_coords=self.n_coords,
+            bounds=self.bounds,
+            allocation=self.allocation,
+            target=self.target,
+            history=self.history,
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """The output columns of DESIGN.md as a dictionary."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name in OUTPUT_COLUMNS}
+        values["width"] = self.width
+        return {column: values[column] for column in OUTPUT_COLUMNS}
+
+    def summary(self) -> str:
+        """A few readable lines describing the interval and its width decomposition."""
+        level = f"{100 * (1 - self.alpha):g}%"
+        name = self.task + (f" [{self.coord}]" if self.coord else "")
+        lines = [
+            f"{name}: {self.method} {level} interval [{self.lower:.4g}, {self.upper:.4g}] "
+            f"(synthetic estimate {self.estimate:.4g})",
+            f"  width {self.width:.4g} = w1 {self.w1:.4g} (synthetic noise) + "
+            f"w2 {self.w2:.4g} (history gap noise) + w3 {self.w3:.4g} (bias spread)",
+            f"  budgets alpha1={self.alpha1:g}, alpha2={self.alpha2:g}, alpha3={self.alpha3:g}; "
+            f"{self.n_history} history tasks",
+        ]
+        if not self.feasible:
+            lines.append(f"  INFINITE: {self.message}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+@dataclass(frozen=True)
+class InferenceResult:
+    """Intervals for every target task × coordinate × method × level."""
+
+    intervals: tuple[IntervalResult, ...]
+
+    def __iter__(self) -> Iterator[IntervalResult]:
+        return iter(self.intervals)
+
+    def __len__(self) -> int:
+        return len(self.intervals)
+
+    def __getitem__(self, index: int) -> IntervalResult:
+        return self.intervals[index]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per interval with DESIGN.md's output columns."""
+        rows = [interval.to_dict() for interval in self.intervals]
+        return pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS))
+
+    def at(self, alpha: float) -> InferenceResult:
+        """Every interval recomputed at another overall level."""
+        return InferenceResult(tuple(interval.at(alpha) for interval in self.intervals))
+
+    def summary(self) -> str:
+        """Readable summaries of all intervals."""
+        return "\n".join(interval.summary() for interval in self.intervals)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Per-task backtest rows and their coverage summary.
+
+    Attributes
+    ----------
+    tasks : pandas.DataFrame
+        One row per held-out task × coordinate × method × level, with the
+        output columns plus ``truth`` and ``covered``.
+    summary_frame : pandas.DataFrame
+        Coverage and widths per method × level × coordinate (and pooled over
+        coordinates as ``coord = "all"`` for a multidimensional estimand).
+    protocol : str
+        ``loo`` or ``temporal``.
+    """
+
+    tasks: pd.DataFrame = field(repr=False)
+    summary_frame: pd.DataFrame = field(repr=False)
+    protocol: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-task rows."""
+        return self.tasks
+
+    def summary(self) -> str:
+        """The coverage summary as text."""
+        return self.summary_frame.to_string(index=False)
+
+    def __str__(self) -> str:
+        return f"backtest ({self.protocol})\n" + self.summary()
+
+    def with_tasks(self, tasks: pd.DataFrame) -> BacktestResult:
+        """A copy with different per-task rows (summary recomputed)."""
+        from synthinfer.evaluate import summarize_backtest
+
+        return replace(self, tasks=tasks, summary_frame=summarize_backtest(tasks))
