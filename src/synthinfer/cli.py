@@ -171,6 +171,7 @@ PEOPLE_COLUMNS = [
     "w3",
     "feasible",
     "n_history",
+    "n_effective",
 ]
 
 DataArgument = Annotated[

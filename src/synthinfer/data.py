@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -122,10 +123,13 @@ class TaskStatistics:
     truth: np.ndarray = field(repr=False)
     missing_gap_reason: str = field(default="", repr=False)
 
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {task: i for i, task in enumerate(self.tasks)}
+
     def index_of(self, tasks: Sequence[str]) -> np.ndarray:
         """Positions of ``tasks`` in :attr:`tasks`."""
-        lookup = {task: i for i, task in enumerate(self.tasks)}
-        return np.array([lookup[task] for task in tasks], dtype=int)
+        return np.array([self._positions[task] for task in tasks], dtype=int)
 
 
 def _row_numbers(frame: pd.DataFrame, mask: np.ndarray, limit: int = 5) -> str:

@@ -188,19 +188,23 @@ def _history_for(
     )
 
 
-def _calibrate_all(
-    data: TaskData,
-    plan: Iterable[tuple[str, list[str]]],
-    settings: Settings,
-) -> list[IntervalResult]:
-    """Run every method and level for each (target, history) pair of ``plan``."""
-    statistics = data.statistics(
+def _statistics(data: TaskData, settings: Settings) -> dict[str, TaskStatistics]:
+    return data.statistics(
         estimand=settings.estimand,
         interval=settings.interval,
         bounds=settings.bounds,
         n_bootstrap=settings.n_bootstrap,
         seed=settings.seed,
     )
+
+
+def _calibrate_all(
+    data: TaskData,
+    statistics: dict[str, TaskStatistics],
+    plan: Iterable[tuple[str, list[str]]],
+    settings: Settings,
+) -> list[IntervalResult]:
+    """Run every method and level for each (target, history) pair of ``plan``."""
     adjuster = _adjuster(settings)
     n_coords = len(data.coords)
     results = []
@@ -339,7 +343,7 @@ def infer(
         )
     history = list(data.history_tasks)
     plan = [(target, history) for target in data.target_tasks]
-    results = _calibrate_all(data, plan, settings)
+    results = _calibrate_all(data, _statistics(data, settings), plan, settings)
     _warn_infeasible(results)
     return InferenceResult(tuple(results))
 
@@ -444,29 +448,19 @@ adjust_mode, n_bootstrap, seed
             stacklevel=2,
         )
     plan = _backtest_plan(data, protocol, split_time, time_col)
-    results = _calibrate_all(data, plan, settings)
+    statistics = _statistics(data, settings)
+    results = _calibrate_all(data, statistics, plan, settings)
     _warn_infeasible(results)
     tasks = InferenceResult(tuple(results)).to_frame()
-    statistics_truth = _truths(data, settings)
-    tasks["truth"] = [statistics_truth[(r.coord, r.task)] for r in results]
-    tasks["covered"] = (tasks["lower"] <= tasks["truth"]) & (tasks["truth"] <= tasks["upper"])
-    tasks = tasks[list(BACKTEST_COLUMNS)]
-    return BacktestResult(tasks=tasks, summary_frame=summarize_backtest(tasks), protocol=protocol)
-
-
-def _truths(data: TaskData, settings: Settings) -> dict[tuple[str, str], float]:
-    statistics = data.statistics(
-        estimand=settings.estimand,
-        interval=settings.interval,
-        bounds=settings.bounds,
-        n_bootstrap=100 if settings.interval == "bootstrap" else settings.n_bootstrap,
-        seed=settings.seed,
-    )
-    return {
+    truths = {
         (coord, task): float(value)
         for coord, stats in statistics.items()
         for task, value in zip(stats.tasks, stats.truth, strict=True)
     }
+    tasks["truth"] = [truths[(r.coord, r.task)] for r in results]
+    tasks["covered"] = (tasks["lower"] <= tasks["truth"]) & (tasks["truth"] <= tasks["upper"])
+    tasks = tasks[list(BACKTEST_COLUMNS)]
+    return BacktestResult(tasks=tasks, summary_frame=summarize_backtest(tasks), protocol=protocol)
 
 
 def _summary_row(group: pd.DataFrame) -> dict[str, float]:

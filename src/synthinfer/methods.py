@@ -11,7 +11,7 @@ many targets and a leave-one-out stack can give each target its own.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -188,6 +188,7 @@ class Calibration:
     feasible: NDArray[np.bool_]
     n_history: int
     n_effective: FloatArray
+    weight_total: FloatArray | None = None
 
     @property
     def message(self) -> str:
@@ -196,6 +197,16 @@ class Calibration:
             return ""
         if self.method == "synthetic-only":
             return "the synthetic interval itself is infinite"
+        if self.weight_total is not None:
+            total = float(np.min(self.weight_total))
+            needed_total = 2.0 / self.alpha3 - 1.0
+            if total < needed_total - 1e-9:
+                return (
+                    f"the history weights sum to {total:.3g}, so the current task's mass "
+                    f"1/(sum + 1) = {1 / (total + 1):.3g} exceeds alpha3/2 = {self.alpha3 / 2:g}; "
+                    f"a finite band needs weights summing to at least {needed_total:.3g} "
+                    f"(raise alpha, slow the decay, or add history tasks)"
+                )
         needed = min_history(self.alpha3)
         if self.n_history < needed:
             return (
@@ -307,7 +318,14 @@ def _gap_calibration(
         spread = weighted_upper(midpoint, weighted_by, alpha3) - weighted_lower(
             midpoint, weighted_by, alpha3
         )
-        n_effective = effective_sample_size(np.broadcast_to(weighted_by, gap_lo.shape))
+        full_weights = np.broadcast_to(weighted_by, gap_lo.shape)
+        n_effective = effective_sample_size(full_weights)
+        w2, w3 = _band_widths(band[0], band[1], spread)
+        widths = (synth[1] - synth[0], w2, w3)
+        calibration = _assemble(
+            method, alpha, split, target, synth, band, widths, n_history, n_effective
+        )
+        return replace(calibration, weight_total=full_weights.sum(axis=-1))
     w2, w3 = _band_widths(band[0], band[1], spread)
     widths = (synth[1] - synth[0], w2, w3)
     return _assemble(method, alpha, split, target, synth, band, widths, n_history, n_effective)

@@ -203,11 +203,22 @@ class IntervalResult:
         """A few readable lines describing the interval and its width decomposition."""
         level = f"{100 * (1 - self.alpha):g}%"
         name = self.task + (f" [{self.coord}]" if self.coord else "")
+        unclipped = self.w1 + self.w2 + self.w3
+        decomposition = (
+            f"w1 {self.w1:.4g} (synthetic noise) + w2 {self.w2:.4g} (history gap noise) + "
+            f"w3 {self.w3:.4g} (bias spread)"
+        )
+        if self.bounds is not None and not np.isclose(unclipped, self.width):
+            width_line = (
+                f"  width {self.width:.4g} after clipping to [{self.bounds[0]:g}, "
+                f"{self.bounds[1]:g}]; unclipped {unclipped:.4g} = {decomposition}"
+            )
+        else:
+            width_line = f"  width {self.width:.4g} = {decomposition}"
         lines = [
             f"{name}: {self.method} {level} interval [{self.lower:.4g}, {self.upper:.4g}] "
             f"(synthetic estimate {self.estimate:.4g})",
-            f"  width {self.width:.4g} = w1 {self.w1:.4g} (synthetic noise) + "
-            f"w2 {self.w2:.4g} (history gap noise) + w3 {self.w3:.4g} (bias spread)",
+            width_line,
             f"  budgets alpha1={self.alpha1:g}, alpha2={self.alpha2:g}, alpha3={self.alpha3:g}; "
             f"{self.n_history} history tasks",
         ]
