@@ -7,6 +7,7 @@ synthetic interval of a new task into a valid one (Tan & Zrnic, 2026).
 
 from importlib.metadata import PackageNotFoundError, version
 
+from synthinfer.adjust import design_matrix, make_gap_model
 from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
 from synthinfer.conformal import (
     conformal_lower,
@@ -18,6 +19,8 @@ from synthinfer.conformal import (
 )
 from synthinfer.data import Estimand, TaskData, TaskStatistics
 from synthinfer.datasets import arena_tasks, list_datasets, load_dataset, pew_tasks
+from synthinfer.diagnose import DiagnosticReport, diagnose
+from synthinfer.drift import barber_bound_terms, kernel_weights
 from synthinfer.evaluate import backtest, infer
 from synthinfer.intervals import (
     BootstrapInterval,
@@ -27,6 +30,7 @@ from synthinfer.intervals import (
     WaldInterval,
 )
 from synthinfer.methods import METHODS, Calibration, History, MissingInputError, calibrate
+from synthinfer.plan import PlanModel, expected_width, fit_plan_model, min_history_for, plan_table
 from synthinfer.results import BacktestResult, InferenceResult, IntervalResult
 
 try:
@@ -41,6 +45,7 @@ __all__ = [
     "BacktestResult",
     "BootstrapInterval",
     "Calibration",
+    "DiagnosticReport",
     "Estimand",
     "History",
     "HoeffdingInterval",
@@ -49,21 +54,31 @@ __all__ = [
     "IntervalResult",
     "MissingInputError",
     "OrderStatisticInterval",
+    "PlanModel",
     "TaskData",
     "TaskStatistics",
     "WaldInterval",
     "__version__",
     "arena_tasks",
     "backtest",
+    "barber_bound_terms",
     "calibrate",
     "conformal_lower",
     "conformal_ranks",
     "conformal_upper",
+    "design_matrix",
+    "diagnose",
+    "expected_width",
+    "fit_plan_model",
     "infer",
+    "kernel_weights",
     "list_datasets",
     "load_dataset",
+    "make_gap_model",
     "min_history",
+    "min_history_for",
     "pew_tasks",
+    "plan_table",
     "weighted_lower",
     "weighted_upper",
 ]

@@ -219,38 +219,47 @@ AdjustModeOption = Annotated[
     AdjustMode, typer.Option("--adjust-mode", help="Full (ridge) or split conformal adjustment.")
 ]
 BootstrapOption = Annotated[int, typer.Option("--n-bootstrap", help="Bootstrap replicates.")]
+KernelOption = Annotated[
+    str | None,
+    typer.Option(help="Task attributes for similarity weights in 'weighted' (comma-separated)."),
+]
+BandwidthOption = Annotated[
+    float, typer.Option(help="Kernel bandwidth in standard deviations of numeric attributes.")
+]
+MismatchOption = Annotated[
+    float, typer.Option(help="Kernel weight penalty per mismatching categorical attribute.")
+]
+PenaltyOption = Annotated[float, typer.Option(help="Ridge penalty of the --adjust gap model.")]
 
 
-def _common(
-    alpha,
-    method,
-    allocation,
-    bounds,
-    estimand,
-    interval,
-    seed,
-    decay,
-    group_by,
-    adjust,
-    adjust_mode,
-    n_bootstrap,
-) -> dict:
-    alphas = float_list(alpha, "--alpha") or [0.1]
-    methods = split_list(method) or ["exchangeable"]
-    return {
-        "alpha": alphas,
-        "method": methods,
-        "allocation": allocation,
-        "bounds": bounds,
-        "estimand": estimand,
-        "interval": None if interval is None else interval.value,
-        "seed": seed,
-        "decay": decay,
-        "group_by": group_by,
-        "adjust": adjust,
-        "adjust_mode": adjust_mode.value,
-        "n_bootstrap": n_bootstrap,
-    }
+COMMON_OPTIONS = (
+    "alpha",
+    "method",
+    "allocation",
+    "bounds",
+    "estimand",
+    "interval",
+    "seed",
+    "decay",
+    "group_by",
+    "adjust",
+    "adjust_mode",
+    "n_bootstrap",
+    "kernel",
+    "bandwidth",
+    "mismatch",
+    "penalty",
+)
+
+
+def _common(values: dict) -> dict:
+    """Library keyword arguments from the shared command-line options."""
+    options = {name: values[name] for name in COMMON_OPTIONS}
+    options["alpha"] = float_list(values["alpha"], "--alpha") or [0.1]
+    options["method"] = split_list(values["method"]) or ["exchangeable"]
+    options["interval"] = None if values["interval"] is None else values["interval"].value
+    options["adjust_mode"] = values["adjust_mode"].value
+    return options
 
 
 @app.command("infer")
@@ -273,22 +282,13 @@ def infer_command(
     adjust: AdjustOption = None,
     adjust_mode: AdjustModeOption = AdjustMode.full,
     n_bootstrap: BootstrapOption = 2000,
+    kernel: KernelOption = None,
+    bandwidth: BandwidthOption = 1.0,
+    mismatch: MismatchOption = 0.5,
+    penalty: PenaltyOption = 1.0,
 ) -> None:
     """Calibrated intervals for every target task (tasks with synthetic data only)."""
-    options = _common(
-        alpha,
-        method,
-        allocation,
-        bounds,
-        estimand,
-        interval,
-        seed,
-        decay,
-        group_by,
-        adjust,
-        adjust_mode,
-        n_bootstrap,
-    )
+    options = _common(locals())
     result = infer(TaskData.read(data), **options)
     frame = result.to_frame()
     if output_format is OutputFormat.table and out is None:
@@ -324,26 +324,17 @@ def backtest_command(
     adjust: AdjustOption = None,
     adjust_mode: AdjustModeOption = AdjustMode.full,
     n_bootstrap: BootstrapOption = 2000,
+    kernel: KernelOption = None,
+    bandwidth: BandwidthOption = 1.0,
+    mismatch: MismatchOption = 0.5,
+    penalty: PenaltyOption = 1.0,
 ) -> None:
     """Hold out history tasks and report coverage and widths.
 
     With --format table the coverage summary is printed; with csv or json the
     per-task rows (output columns plus truth and covered).
     """
-    options = _common(
-        alpha,
-        method,
-        allocation,
-        bounds,
-        estimand,
-        interval,
-        seed,
-        decay,
-        group_by,
-        adjust,
-        adjust_mode,
-        n_bootstrap,
-    )
+    options = _common(locals())
     result = backtest(
         TaskData.read(data),
         protocol=protocol.value,
@@ -392,6 +383,9 @@ def datasets_attribution() -> None:
 
 def _register_extensions() -> None:
     """Commands defined in their own modules."""
+    from synthinfer._cli_beyond import register as register_beyond
+
+    register_beyond(app)
 
 
 _register_extensions()

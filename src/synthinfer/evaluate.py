@@ -73,6 +73,10 @@ class Settings:
     adjust_mode: str
     n_bootstrap: int
     seed: int | None
+    kernel: tuple[str, ...] = ()
+    bandwidth: float = 1.0
+    mismatch: float = 0.5
+    penalty: float = 1.0
 
     @classmethod
     def build(
@@ -90,6 +94,10 @@ class Settings:
         adjust_mode,
         n_bootstrap,
         seed,
+        kernel=None,
+        bandwidth=1.0,
+        mismatch=0.5,
+        penalty=1.0,
     ) -> Settings:
         """Check every option once, with one clear message per problem."""
         alphas = tuple(check_alpha(a) for a in _as_list(alpha, "alpha"))
@@ -99,6 +107,15 @@ class Settings:
         if isinstance(adjust, str):
             adjust = [a.strip() for a in adjust.split(",") if a.strip()]
         adjust = tuple(adjust or ())
+        if isinstance(kernel, str):
+            kernel = [k.strip() for k in kernel.split(",") if k.strip()]
+        kernel = tuple(kernel or ())
+        if not float(bandwidth) > 0:
+            raise ValueError(f"bandwidth must be positive, got {bandwidth!r}")
+        if not 0.0 <= float(mismatch) <= 1.0:
+            raise ValueError(f"mismatch must lie in [0, 1], got {mismatch!r}")
+        if not float(penalty) >= 0:
+            raise ValueError(f"penalty must be non-negative, got {penalty!r}")
         if adjust and "weighted" in methods:
             raise ValueError("--adjust cannot be combined with method 'weighted'")
         if adjust and "synthetic-only" in methods and len(methods) == 1:
@@ -116,6 +133,10 @@ class Settings:
             adjust_mode=adjust_mode,
             n_bootstrap=int(n_bootstrap),
             seed=seed,
+            kernel=kernel,
+            bandwidth=float(bandwidth),
+            mismatch=float(mismatch),
+            penalty=float(penalty),
         )
 
 
@@ -143,6 +164,31 @@ def _task_weights(data: TaskData, history: Sequence[str]) -> np.ndarray | None:
             f"{weights.index[weights.isna()][0]!r}"
         )
     return weights.to_numpy(dtype=float)
+
+
+def _weights(
+    data: TaskData, target: str, history: Sequence[str], settings: Settings
+) -> np.ndarray | None:
+    """Task weights for ``weighted``: recency and/or kernel similarity, else ``task_weight``.
+
+    Recency (``--decay``) and kernel (``--kernel``) weights multiply when both are given.
+    """
+    if settings.decay is None and not settings.kernel:
+        return _task_weights(data, history)
+    weights = np.ones(len(history))
+    if settings.decay is not None:
+        weights = weights * _decay_weights(data, target, history, settings.decay)
+    if settings.kernel:
+        from synthinfer.drift import kernel_weights
+
+        weights = weights * kernel_weights(
+            data.attributes.loc[list(history)],
+            data.attributes.loc[target],
+            columns=settings.kernel,
+            bandwidth=settings.bandwidth,
+            mismatch=settings.mismatch,
+        )
+    return weights
 
 
 def _group_history(data: TaskData, target: str, history: Sequence[str], column: str) -> list[str]:
@@ -174,10 +220,7 @@ def _history_for(
     index = stats.index_of(history)
     weights = None
     if "weighted" in settings.methods:
-        if settings.decay is not None:
-            weights = _decay_weights(data, target, history, settings.decay)
-        else:
-            weights = _task_weights(data, history)
+        weights = _weights(data, target, history, settings)
     extra = adjuster(data, stats, target, history) if adjuster is not None else {}
     return History(
         gap=None if stats.gap is None else stats.gap.take(index),
@@ -249,6 +292,7 @@ def _adjuster(settings: Settings) -> AdjusterFactory | None:
             columns=settings.adjust,
             mode=settings.adjust_mode,
             seed=settings.seed,
+            penalty=settings.penalty,
         )
 
     return factory
@@ -280,6 +324,10 @@ def infer(
     adjust_mode: str = "full",
     n_bootstrap: int = 2000,
     seed: int | None = None,
+    kernel: str | Sequence[str] | None = None,
+    bandwidth: float = 1.0,
+    mismatch: float = 0.5,
+    penalty: float = 1.0,
 ) -> InferenceResult:
     """Calibrated intervals for every target task (tasks with synthetic data only).
 
@@ -316,6 +364,15 @@ def infer(
         Bootstrap replicates for bootstrap and quantile intervals.
     seed : int, optional
         Seed for the bootstrap and the split.
+    kernel : str or sequence of str, optional
+        Task attributes for similarity weights in ``weighted``
+        (:func:`synthinfer.drift.kernel_weights`); multiplies recency weights
+        when ``decay`` is given too.
+    bandwidth, mismatch : float
+        Kernel bandwidth (in standard deviations of numeric attributes) and
+        the weight penalty per mismatching categorical attribute.
+    penalty : float
+        Ridge penalty of the covariate-adjusted gap model.
 
     Returns
     -------
@@ -335,6 +392,10 @@ def infer(
         adjust_mode=adjust_mode,
         n_bootstrap=n_bootstrap,
         seed=seed,
+        kernel=kernel,
+        bandwidth=bandwidth,
+        mismatch=mismatch,
+        penalty=penalty,
     )
     if not data.target_tasks:
         raise ValueError(
@@ -398,6 +459,10 @@ def backtest(
     adjust_mode: str = "full",
     n_bootstrap: int = 2000,
     seed: int | None = None,
+    kernel: str | Sequence[str] | None = None,
+    bandwidth: float = 1.0,
+    mismatch: float = 0.5,
+    penalty: float = 1.0,
 ) -> BacktestResult:
     """Hold history tasks out and check the intervals against their real estimates.
 
@@ -415,7 +480,7 @@ def backtest(
     time_col : str
         Task-level time column for ``temporal``.
     alpha, method, allocation, bounds, estimand, interval, decay, group_by, adjust, \
-adjust_mode, n_bootstrap, seed
+adjust_mode, n_bootstrap, seed, kernel, bandwidth, mismatch, penalty
         As in :func:`infer`.
 
     Returns
@@ -440,6 +505,10 @@ adjust_mode, n_bootstrap, seed
         adjust_mode=adjust_mode,
         n_bootstrap=n_bootstrap,
         seed=seed,
+        kernel=kernel,
+        bandwidth=bandwidth,
+        mismatch=mismatch,
+        penalty=penalty,
     )
     if data.target_tasks:
         warnings.warn(
