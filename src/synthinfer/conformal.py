@@ -189,6 +189,8 @@ def weighted_upper(values: ArrayLike, weights: ArrayLike, alpha: float) -> NDArr
     alpha = _check_level(alpha)
     values = np.asarray(values, dtype=float)
     weights = _check_weights(values, weights)
+    if values.shape[-1] == 0:  # no history: all mass sits on +inf
+        return np.full(values.shape[:-1], np.inf)
     order = np.argsort(values, axis=-1, kind="stable")
     sorted_values = np.take_along_axis(values, order, axis=-1)
     sorted_weights = np.take_along_axis(weights, order, axis=-1)

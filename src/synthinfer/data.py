@@ -48,7 +48,7 @@ SUMMARY_NUMERIC = (
     "task_weight",
 )
 UNIT_RESERVED = {"task", "source", "value", "weight", "unit", "coord"}
-SUMMARY_RESERVED = {"task", "coord", *SUMMARY_NUMERIC}
+SUMMARY_RESERVED = {"task", "coord", *SUMMARY_NUMERIC} - {"task_weight"}  # a task attribute
 SOURCES = ("real", "synthetic")
 NO_COORD = ""
 

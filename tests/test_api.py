@@ -1,0 +1,81 @@
+"""The public API is locked: adding or removing a name is a deliberate change of this test."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import synthinfer
+
+PUBLIC_API = [
+    "Allocation",
+    "BacktestResult",
+    "BootstrapInterval",
+    "Calibration",
+    "DEFAULT_ALLOCATION",
+    "DiagnosticReport",
+    "Estimand",
+    "History",
+    "HoeffdingInterval",
+    "InferenceResult",
+    "IntervalFamily",
+    "IntervalResult",
+    "METHODS",
+    "MissingInputError",
+    "OrderStatisticInterval",
+    "PlanModel",
+    "TaskData",
+    "TaskStatistics",
+    "WaldInterval",
+    "__version__",
+    "arena_tasks",
+    "backtest",
+    "barber_bound_terms",
+    "calibrate",
+    "conformal_lower",
+    "conformal_ranks",
+    "conformal_upper",
+    "design_matrix",
+    "diagnose",
+    "expected_width",
+    "fit_plan_model",
+    "infer",
+    "kernel_weights",
+    "list_datasets",
+    "load_dataset",
+    "make_gap_model",
+    "min_history",
+    "min_history_for",
+    "pew_tasks",
+    "plan_table",
+    "weighted_lower",
+    "weighted_upper",
+]
+
+
+def test_public_api_is_locked():
+    assert sorted(PUBLIC_API) == PUBLIC_API
+    assert sorted(synthinfer.__all__) == PUBLIC_API
+    assert len(set(synthinfer.__all__)) == len(synthinfer.__all__)
+
+
+def test_every_public_name_exists():
+    for name in synthinfer.__all__:
+        assert hasattr(synthinfer, name), name
+    assert callable(synthinfer.infer) and callable(synthinfer.backtest)
+    assert set(synthinfer.METHODS) == {
+        "exchangeable",
+        "weighted",
+        "finite-sample",
+        "task-only",
+        "synthetic-only",
+    }
+
+
+def test_version_from_metadata():
+    assert synthinfer.__version__ == version("synthinfer")
+
+
+def test_star_import_gives_exactly_the_public_api():
+    namespace: dict[str, object] = {}
+    exec("from synthinfer import *", namespace)
+    assert sorted(k for k in namespace if k != "__builtins__") == PUBLIC_API
