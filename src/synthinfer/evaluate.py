@@ -426,9 +426,14 @@ def _backtest_plan(
         raise ValueError("--protocol temporal needs --split-time V (history: time < V)")
     times = data.attributes.loc[history, time_col]
     if times.isna().any():
-        raise ValueError(
-            f"{data.name}: history task {times.index[times.isna()][0]!r} has no {time_col!r}"
+        undated = times.index[times.isna()]
+        warnings.warn(
+            f"{data.name}: {len(undated)} history task(s) without a {time_col!r} value (e.g. "
+            f"{undated[0]!r}) are left out of the temporal backtest",
+            stacklevel=3,
         )
+        history = [t for t in history if t not in set(undated)]
+        times = times.dropna()
     times = time_values(times, where=f"{data.name}: column {time_col!r}")
     split = float(time_values(pd.Series([split_time]), where="--split-time").iloc[0])
     past = [t for t in history if times.loc[t] < split]
