@@ -7,7 +7,6 @@ synthetic interval of a new task into a valid one (Tan & Zrnic, 2026).
 
 from importlib.metadata import PackageNotFoundError, version
 
-from synthinfer.adjust import design_matrix, make_gap_model
 from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
 from synthinfer.conformal import (
     conformal_lower,
@@ -19,8 +18,6 @@ from synthinfer.conformal import (
 )
 from synthinfer.data import Estimand, TaskData, TaskStatistics
 from synthinfer.datasets import arena_tasks, list_datasets, load_dataset, pew_tasks
-from synthinfer.diagnose import DiagnosticReport, diagnose
-from synthinfer.drift import barber_bound_terms, kernel_weights
 from synthinfer.evaluate import backtest, infer
 from synthinfer.intervals import (
     BootstrapInterval,
@@ -30,8 +27,38 @@ from synthinfer.intervals import (
     WaldInterval,
 )
 from synthinfer.methods import METHODS, Calibration, History, MissingInputError, calibrate
-from synthinfer.plan import PlanModel, expected_width, fit_plan_model, min_history_for, plan_table
 from synthinfer.results import BacktestResult, InferenceResult, IntervalResult
+
+# Heavier parts (SciPy's statistics, regression) load on first use.
+_LAZY = {
+    "design_matrix": "synthinfer.adjust",
+    "make_gap_model": "synthinfer.adjust",
+    "DiagnosticReport": "synthinfer.diagnose",
+    "diagnose": "synthinfer.diagnose",
+    "barber_bound_terms": "synthinfer.drift",
+    "kernel_weights": "synthinfer.drift",
+    "PlanModel": "synthinfer.plan",
+    "expected_width": "synthinfer.plan",
+    "fit_plan_model": "synthinfer.plan",
+    "min_history_for": "synthinfer.plan",
+    "plan_table": "synthinfer.plan",
+}
+
+
+def __getattr__(name: str):
+    """Load the heavier public names on first use."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'synthinfer' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 try:
     __version__ = version("synthinfer")

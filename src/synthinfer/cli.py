@@ -383,8 +383,12 @@ def datasets_attribution() -> None:
 
 def _register_extensions() -> None:
     """Commands defined in their own modules."""
+    from synthinfer._cli_arena import register as register_arena
     from synthinfer._cli_beyond import register as register_beyond
+    from synthinfer._cli_study import register as register_study
 
+    register_study(app)
+    register_arena(app)
     register_beyond(app)
 
 

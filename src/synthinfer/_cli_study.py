@@ -1,0 +1,382 @@
+"""Command-line studies: ``simulate``, ``reproduce`` and ``plot``.
+
+``register(app)`` adds the three commands to a typer application.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import pandas as pd
+import typer
+
+__all__ = ["register"]
+
+F = TypeVar("F", bound=Callable[..., object])
+
+_USER_ERRORS = (ValueError, FileNotFoundError, ImportError, KeyError)
+
+
+class StudyFormat(str, Enum):
+    """How a summary is printed."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class ModelName(str, Enum):
+    """Generative models of ``synthinfer simulate``."""
+
+    bernoulli = "bernoulli"
+    gaussian = "gaussian"
+    heavy_tail = "heavy-tail"
+    unequal_n = "unequal-n"
+    drift = "drift"
+    attribute = "attribute"
+
+
+class Experiment(str, Enum):
+    """The paper's experiments that ``synthinfer reproduce`` runs."""
+
+    simulated = "simulated"
+    pew = "pew"
+    arena = "arena"
+
+
+def _split(values: list[str] | None) -> list[str]:
+    items: list[str] = []
+    for value in values or []:
+        items.extend(part.strip() for part in str(value).split(",") if part.strip())
+    return items
+
+
+def _floats(values: list[str] | None, option: str) -> list[float]:
+    out = []
+    for item in _split(values):
+        try:
+            out.append(float(item))
+        except ValueError:
+            raise ValueError(f"{option} takes numbers, got {item!r}") from None
+    return out
+
+
+def _pair(text: str | None, option: str) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    numbers = _floats([text], option)
+    if len(numbers) != 2:
+        raise ValueError(f"{option} takes two numbers A,B, got {text!r}")
+    return numbers[0], numbers[1]
+
+
+def _guard(func: F) -> F:
+    """Turn user errors into one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except _USER_ERRORS as error:
+            message = error.args[0] if error.args else str(error)
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _json_value(value):
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def _render(frame: pd.DataFrame, fmt: StudyFormat) -> str:
+    if fmt is StudyFormat.csv:
+        return frame.to_csv(index=False)
+    if fmt is StudyFormat.json:
+        records = [
+            {key: _json_value(value) for key, value in row.items()}
+            for row in frame.to_dict(orient="records")
+        ]
+        return json.dumps(records, indent=1) + "\n"
+    with pd.option_context("display.width", 200, "display.max_columns", 50):
+        return frame.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n"
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    from synthinfer._io import write_table
+
+    if path.suffix.lower() == ".json":
+        path.write_text(_render(frame, StudyFormat.json))
+    else:
+        write_table(frame, path)
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr when it is a terminal; ``None`` otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"))
+    with Progress(*columns, TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.advance(task, done)
+
+
+AlphaOption = Annotated[
+    list[str] | None,
+    typer.Option("--alpha", "-a", help="Level(s), e.g. 0.1,0.2 (repeatable). Default 0.1."),
+]
+FormatOption = Annotated[StudyFormat, typer.Option("--format", "-f", help="Output format.")]
+
+
+def simulate_command(
+    model: Annotated[
+        ModelName, typer.Option(help="Generative model (see docs/simulations.md).")
+    ] = ModelName.bernoulli,
+    tasks: Annotated[int, typer.Option(help="Historical tasks T per replication.")] = 100,
+    reps: Annotated[int, typer.Option(help="Monte Carlo replications R.")] = 1000,
+    n: Annotated[int, typer.Option("--n", help="Real sample size per task.")] = 1000,
+    synthetic_n: Annotated[
+        int, typer.Option("--synthetic-n", help="Synthetic sample size per task.")
+    ] = 2000,
+    bias: Annotated[float, typer.Option(help="Mean synthetic bias E[θ~ − θ].")] = 0.05,
+    tau: Annotated[float, typer.Option(help="SD of the bias across tasks.")] = 0.10,
+    beta: Annotated[
+        str, typer.Option(help="Beta(A,B) law of success probabilities (Bernoulli models).")
+    ] = "2,2",
+    df: Annotated[float, typer.Option(help="Degrees of freedom of the t bias (heavy-tail).")] = 3.0,
+    n_min: Annotated[
+        int, typer.Option("--n-min", help="Oldest task's real sample size (unequal-n).")
+    ] = 20,
+    drift: Annotated[
+        float, typer.Option(help="Total drift of the mean bias over the history (drift).")
+    ] = 0.4,
+    shift: Annotated[
+        float, typer.Option(help="Extra bias of tasks with attribute 1 (attribute).")
+    ] = 0.3,
+    share: Annotated[
+        float, typer.Option(help="Share of history tasks with attribute 1 (attribute).")
+    ] = 0.5,
+    alpha: AlphaOption = None,
+    method: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--method",
+            "-m",
+            help="Methods (comma-separated, repeatable). Default exchangeable, task-only, "
+            "finite-sample, synthetic-only. 'weighted' needs --decay, --attribute-weight or "
+            "--uniform-weights.",
+        ),
+    ] = None,
+    allocation: Annotated[
+        str, typer.Option(help="Budget split: prop:A,B,C or abs:A1,A2.")
+    ] = "prop:0.1,0.2,0.7",
+    bounds: Annotated[
+        str | None, typer.Option(help="Clip final intervals to LO,HI (e.g. 0,1).")
+    ] = None,
+    decay: Annotated[
+        float | None,
+        typer.Option(help="Recency weights RHO ** (T + 1 − j) for 'weighted' (RHO in (0, 1])."),
+    ] = None,
+    attribute_weight: Annotated[
+        float | None,
+        typer.Option(
+            "--attribute-weight",
+            help="Weight of history tasks whose attribute differs from the current task's "
+            "(attribute model; same attribute gets 1).",
+        ),
+    ] = None,
+    uniform_weights: Annotated[
+        bool,
+        typer.Option(
+            "--uniform-weights",
+            help="Run 'weighted' with all weights 1 (then it equals 'exchangeable').",
+        ),
+    ] = False,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed: the same seed gives the same study.")
+    ] = None,
+    output_format: FormatOption = StudyFormat.table,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the summary to FILE (.csv, .json).")
+    ] = None,
+    per_rep: Annotated[
+        Path | None,
+        typer.Option("--per-rep", help="Write every replication's row to FILE (.csv, .parquet)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Threads for blocks of replications (default: CPUs, at most 4)."),
+    ] = None,
+) -> None:
+    """Monte Carlo coverage of the methods on a generative model with known truth.
+
+    Each replication draws T historical tasks and one current task; every
+    method is scored against its own target (the current task's population
+    parameter, or its real-sample mean for finite-sample). Prints one row per
+    method × alpha: coverage, its Monte Carlo SE, mean and median width and
+    the width decomposition w1, w2, w3.
+    """
+    from synthinfer.simulate import SimulationModel, coverage_study
+
+    beta_a, beta_b = _pair(beta, "--beta") or (2.0, 2.0)
+    spec = SimulationModel(
+        name=model.value,
+        n=n,
+        synthetic_n=synthetic_n,
+        bias=bias,
+        tau=tau,
+        beta_a=beta_a,
+        beta_b=beta_b,
+        df=df,
+        n_min=n_min,
+        drift=drift,
+        shift=shift,
+        share=share,
+    )
+    methods = _split(method) or ["exchangeable", "task-only", "finite-sample", "synthetic-only"]
+    with _progress(reps, "simulating") as progress:
+        result = coverage_study(
+            spec,
+            reps=reps,
+            tasks=tasks,
+            methods=methods,
+            alphas=_floats(alpha, "--alpha") or [0.1],
+            allocation=allocation,
+            bounds=_pair(bounds, "--bounds"),
+            decay=decay,
+            attribute_weight=attribute_weight,
+            uniform_weights=uniform_weights,
+            seed=seed,
+            per_rep=per_rep is not None,
+            progress=progress,
+            workers=workers,
+        )
+    if per_rep is not None and result.per_rep is not None:
+        _write(result.per_rep, per_rep)
+        typer.echo(f"wrote {len(result.per_rep)} rows to {per_rep}", err=True)
+    if out is not None:
+        _write(result.summary, out)
+        typer.echo(f"wrote {len(result.summary)} rows to {out}", err=True)
+        return
+    if output_format is StudyFormat.table:
+        sys.stdout.write(
+            f"model {model.value}: R = {reps}, T = {tasks}, allocation {result.allocation}, "
+            f"seed {result.seed}\n"
+        )
+    sys.stdout.write(_render(result.summary, output_format))
+
+
+def reproduce_command(
+    name: Annotated[Experiment, typer.Argument(help="simulated, pew or arena.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Directory for results (default reproduce-NAME)."),
+    ] = None,
+    reps: Annotated[int, typer.Option(help="Replications (simulated only).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed (simulated only).")] = 2026,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write forest plots.")] = True,
+) -> None:
+    """Run one of the paper's experiments and compare with the numbers it reports.
+
+    Writes per-task results (CSV), a summary (CSV and Markdown) next to the
+    paper's numbers, and forest plots (PNG) into --out, and prints the summary.
+    Rows whose difference from the paper exceeds Monte Carlo error (simulated)
+    or the paper's rounding (pew, arena) are flagged.
+    """
+    from synthinfer.reproduce import reproduce
+
+    directory = out if out is not None else Path(f"reproduce-{name.value}")
+    with _progress(2 * reps if name is Experiment.simulated else 1, name.value) as progress:
+        result = reproduce(
+            name.value, out=directory, reps=reps, seed=seed, plots=plots, progress=progress
+        )
+    sys.stdout.write(result.report() + "\n")
+    for path in result.files:
+        typer.echo(f"wrote {path}", err=True)
+    if result.flagged:
+        typer.echo(
+            f"{result.flagged} row(s) differ from the paper beyond Monte Carlo error or "
+            f"rounding (flag DIFFERS)",
+            err=True,
+        )
+
+
+def plot_command(
+    results: Annotated[
+        Path, typer.Argument(help="Results file from infer, backtest, simulate --per-rep.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Image file (.png, .pdf, .svg).")],
+    method: Annotated[
+        str | None,
+        typer.Option("--method", "-m", help="Calibrated method (default: the first not baseline)."),
+    ] = None,
+    baseline: Annotated[
+        str, typer.Option(help="Method drawn beside it; 'none' for none.")
+    ] = "synthetic-only",
+    alpha: Annotated[
+        float | None, typer.Option("--alpha", "-a", help="Level (default: the smallest).")
+    ] = None,
+    bounds: Annotated[
+        str | None, typer.Option(help="Clip intervals and the axis to LO,HI (e.g. 0,1).")
+    ] = None,
+    sort: Annotated[str, typer.Option(help="Row order: truth, estimate or none.")] = "truth",
+    max_tasks: Annotated[
+        int | None, typer.Option("--max-tasks", help="Show only the first N tasks.")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Figure title.")] = None,
+    xlabel: Annotated[str, typer.Option(help="Label of the horizontal axis.")] = "estimand",
+    dpi: Annotated[int, typer.Option(help="Resolution of raster images.")] = 150,
+) -> None:
+    """Forest plot of a results file: calibrated and synthetic-only intervals per task.
+
+    The truth is marked when the file has it (backtests, simulations);
+    intervals that miss it are drawn dashed. A table with several coordinates
+    gets one panel per coordinate.
+    """
+    from synthinfer._io import read_table
+    from synthinfer.plot import forest_figure
+
+    frame = read_table(results)
+    figure = forest_figure(
+        frame,
+        method=method,
+        baseline=None if baseline.lower() == "none" else baseline,
+        alpha=alpha,
+        bounds=_pair(bounds, "--bounds"),
+        sort=sort,
+        title=title,
+        max_tasks=max_tasks,
+        xlabel=xlabel,
+    )
+    figure.savefig(out, dpi=dpi)
+    typer.echo(f"wrote {out}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``simulate``, ``reproduce`` and ``plot`` to ``app``.
+
+    Parameters
+    ----------
+    app : typer.Typer
+        The application (``synthinfer.cli.app``).
+    """
+    app.command("simulate")(_guard(simulate_command))
+    app.command("reproduce")(_guard(reproduce_command))
+    app.command("plot")(_guard(plot_command))
