@@ -36,22 +36,13 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
 PAPER_SECONDS_PER_METHOD_ALPHA = 9.0  # the authors' code, T = 100, R = 1000 (issue tracker)
 SECTION_METHOD_ALPHAS = {100: 4 * 3, 40: 4 * 2}
 
 
 def study_command() -> list[str]:
-    """How to call the study commands: the installed CLI once they are registered in it."""
-    try:
-        from synthinfer.cli import app
-
-        names = {command.name for command in app.registered_commands}
-    except ImportError:  # pragma: no cover - depends on the installation
-        names = set()
-    if {"simulate", "reproduce"} <= names:
-        return [sys.executable, "-m", "synthinfer.cli"]
-    return [sys.executable, str(HERE / "_study_cli.py")]
+    """How to call the study commands: the installed command line."""
+    return [sys.executable, "-m", "synthinfer.cli"]
 
 
 def run_measured(command: list[str]) -> tuple[float, float, str]:
