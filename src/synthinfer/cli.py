@@ -18,7 +18,7 @@ import typer
 from synthinfer import datasets as bundled
 from synthinfer._io import write_table
 from synthinfer.data import TaskData
-from synthinfer.evaluate import backtest, infer
+from synthinfer.evaluate import SETTING_NAMES, backtest, infer
 
 __all__ = ["app", "main"]
 
@@ -232,29 +232,9 @@ MismatchOption = Annotated[
 PenaltyOption = Annotated[float, typer.Option(help="Ridge penalty of the --adjust gap model.")]
 
 
-COMMON_OPTIONS = (
-    "alpha",
-    "method",
-    "allocation",
-    "bounds",
-    "estimand",
-    "interval",
-    "seed",
-    "decay",
-    "group_by",
-    "adjust",
-    "adjust_mode",
-    "n_bootstrap",
-    "kernel",
-    "bandwidth",
-    "mismatch",
-    "penalty",
-)
-
-
 def _common(values: dict) -> dict:
     """Library keyword arguments from the shared command-line options."""
-    options = {name: values[name] for name in COMMON_OPTIONS}
+    options = {name: values[name] for name in SETTING_NAMES}
     options["alpha"] = float_list(values["alpha"], "--alpha") or [0.1]
     options["method"] = split_list(values["method"]) or ["exchangeable"]
     options["interval"] = None if values["interval"] is None else values["interval"].value

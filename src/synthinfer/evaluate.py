@@ -140,6 +140,31 @@ class Settings:
         )
 
 
+def _options(values: dict) -> dict:
+    """The keyword arguments of :meth:`Settings.build` among a function's arguments."""
+    return {name: values[name] for name in SETTING_NAMES}
+
+
+SETTING_NAMES = (
+    "alpha",
+    "method",
+    "allocation",
+    "bounds",
+    "estimand",
+    "interval",
+    "decay",
+    "group_by",
+    "adjust",
+    "adjust_mode",
+    "n_bootstrap",
+    "seed",
+    "kernel",
+    "bandwidth",
+    "mismatch",
+    "penalty",
+)
+
+
 def _decay_weights(data: TaskData, target: str, history: Sequence[str], decay: float) -> np.ndarray:
     """Recency weights ``decay ** (latest_time − time_j)`` for one target."""
     if "time" not in data.attributes.columns:
@@ -379,24 +404,7 @@ def infer(
     InferenceResult
     """
     data = data if isinstance(data, TaskData) else TaskData.from_frame(data)
-    settings = Settings.build(
-        alpha=alpha,
-        method=method,
-        allocation=allocation,
-        bounds=bounds,
-        estimand=estimand,
-        interval=interval,
-        decay=decay,
-        group_by=group_by,
-        adjust=adjust,
-        adjust_mode=adjust_mode,
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-        kernel=kernel,
-        bandwidth=bandwidth,
-        mismatch=mismatch,
-        penalty=penalty,
-    )
+    settings = Settings.build(**_options(locals()))
     if not data.target_tasks:
         raise ValueError(
             f"{data.name}: no target tasks (tasks with synthetic rows only); every task has "
@@ -497,24 +505,7 @@ adjust_mode, n_bootstrap, seed, kernel, bandwidth, mismatch, penalty
     data = data if isinstance(data, TaskData) else TaskData.from_frame(data)
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
-    settings = Settings.build(
-        alpha=alpha,
-        method=method,
-        allocation=allocation,
-        bounds=bounds,
-        estimand=estimand,
-        interval=interval,
-        decay=decay,
-        group_by=group_by,
-        adjust=adjust,
-        adjust_mode=adjust_mode,
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-        kernel=kernel,
-        bandwidth=bandwidth,
-        mismatch=mismatch,
-        penalty=penalty,
-    )
+    settings = Settings.build(**_options(locals()))
     if data.target_tasks:
         warnings.warn(
             f"{data.name}: {len(data.target_tasks)} target task(s) without real data are left "
