@@ -24,54 +24,20 @@ from synthinfer.intervals._families import sample_quantile
 if TYPE_CHECKING:
     from synthinfer.data import Estimand, TaskData, TaskStatistics
 
-__all__ = ["hajek_mean_and_variance", "unit_statistics", "wald_mean_and_variance"]
+__all__ = ["unit_moments", "unit_statistics"]
 
 INTERVALS = ("wald", "hoeffding", "bootstrap")
 _BOOTSTRAP_CELLS = 4_000_000
 
 
-def wald_mean_and_variance(values: pd.Series, keys: pd.Series) -> pd.DataFrame:
-    """Per-group mean, count and variance of the mean ``s²/n`` (ddof 1)."""
-    grouped = values.groupby(keys, sort=False)
-    out = pd.DataFrame({"n": grouped.size(), "mean": grouped.mean(), "var": grouped.var(ddof=1)})
-    out["var"] = out["var"] / out["n"]
-    return out
+def unit_moments(
+    rows: pd.DataFrame, tasks: list[str], paired: bool, weighted: bool
+) -> pd.DataFrame:
+    """Per-task counts, means and estimator variances, from :mod:`synthinfer.aggregate`."""
+    from synthinfer.aggregate import unit_statistics as reduce_units
 
-
-def hajek_mean_and_variance(values: pd.Series, weights: pd.Series, keys: pd.Series) -> pd.DataFrame:
-    """Per-group Hájek mean ``Σwx/Σw`` and variance ``Σw²(x − μ)²/(Σw)²``."""
-    frame = pd.DataFrame({"x": values.to_numpy(), "w": weights.to_numpy(), "k": keys.to_numpy()})
-    frame["wx"] = frame["w"] * frame["x"]
-    sums = frame.groupby("k", sort=False)[["w", "wx"]].sum()
-    mean = sums["wx"] / sums["w"]
-    centered = frame["x"] - frame["k"].map(mean)
-    frame["w2r2"] = frame["w"] ** 2 * centered**2
-    spread = frame.groupby("k", sort=False)["w2r2"].sum()
-    return pd.DataFrame(
-        {
-            "n": frame.groupby("k", sort=False).size(),
-            "mean": mean,
-            "var": spread / sums["w"] ** 2,
-        }
-    )
-
-
-def _moments(rows: pd.DataFrame, weighted: bool) -> pd.DataFrame:
-    if weighted:
-        return hajek_mean_and_variance(rows["value"], rows["weight"], rows["task"])
-    return wald_mean_and_variance(rows["value"], rows["task"])
-
-
-def _paired_differences(rows: pd.DataFrame, weighted: bool) -> pd.DataFrame:
-    """One row per (task, unit) of history tasks with ``value = real − synthetic``."""
-    columns = ["task", "unit", "value"] + (["weight"] if weighted else [])
-    real = rows.loc[rows["source"] == "real", columns]
-    synth = rows.loc[rows["source"] == "synthetic", columns]
-    pairs = real.merge(synth, on=["task", "unit"], suffixes=("_real", "_synth"))
-    out = pd.DataFrame({"task": pairs["task"], "value": pairs["value_real"] - pairs["value_synth"]})
-    if weighted:
-        out["weight"] = pairs["weight_real"]
-    return out
+    columns = ["task", "source", "value"] + ["weight"] * weighted + ["unit"] * paired
+    return reduce_units(rows[columns], engine="pandas").set_index("task").reindex(tasks)
 
 
 def _check_sizes(moments: pd.DataFrame, what: str, name: str) -> None:
@@ -171,9 +137,10 @@ def unit_statistics(
 def _real_estimates(
     rows: pd.DataFrame, tasks: list[str], estimand: Estimand, weighted: bool
 ) -> np.ndarray:
-    real = rows[rows["source"] == "real"]
     if estimand.kind == "mean":
-        return _reindexed(_moments(real, weighted), tasks, "mean")
+        paired = "unit" in rows.columns
+        return unit_moments(rows, tasks, paired, weighted)["real_mean"].to_numpy(dtype=float)
+    real = rows[rows["source"] == "real"]
     estimates = {}
     for task, group in real.groupby("task", sort=False):
         weights = group["weight"].to_numpy() if weighted else None
@@ -184,23 +151,20 @@ def _real_estimates(
 def _wald_families(
     rows: pd.DataFrame, tasks: list[str], paired: bool, weighted: bool, name: str
 ) -> tuple[IntervalFamily, IntervalFamily, np.ndarray]:
-    synth = _moments(rows[rows["source"] == "synthetic"], weighted)
-    _check_sizes(synth, "synthetic", name)
-    real = _moments(rows[rows["source"] == "real"], weighted)
-    if len(real):
-        _check_sizes(real, "real", name)
+    """Wald families from per-task means and estimator variances (:mod:`synthinfer.aggregate`)."""
+    moments = unit_moments(rows, tasks, paired, weighted)
+    _check_sizes(moments.rename(columns={"n_synth": "n"}), "synthetic", name)
+    history = moments[moments["n_real"] > 0]
+    _check_sizes(history.rename(columns={"n_real": "n"}), "real", name)
     if paired:
-        gap = _moments(_paired_differences(rows, weighted), weighted)
-        _check_sizes(gap, "paired", name)
-        gap_mean, gap_var = _reindexed(gap, tasks, "mean"), _reindexed(gap, tasks, "var")
-    else:
-        gap_mean = _reindexed(real, tasks, "mean") - _reindexed(synth, tasks, "mean")
-        gap_var = _reindexed(real, tasks, "var") + _reindexed(synth, tasks, "var")
-    synth_family = WaldInterval(
-        _reindexed(synth, tasks, "mean"), np.sqrt(_reindexed(synth, tasks, "var"))
-    )
-    observed = _reindexed(real, tasks, "mean") - _reindexed(synth, tasks, "mean")
-    return synth_family, WaldInterval(gap_mean, np.sqrt(gap_var)), observed
+        _check_sizes(history.rename(columns={"n_pairs": "n"}), "paired", name)
+
+    def column(label: str) -> np.ndarray:
+        return moments[label].to_numpy(dtype=float)
+
+    synth = WaldInterval(column("synth_mean"), np.sqrt(column("synth_var")))
+    gap = WaldInterval(column("gap_mean"), np.sqrt(column("gap_var")))
+    return synth, gap, column("real_mean") - column("synth_mean")
 
 
 def _hoeffding_families(
@@ -225,18 +189,18 @@ def _hoeffding_families(
             f"{bounds[0]:g},{bounds[1]:g} "
             f"(e.g. {rows.loc[outside, 'value'].iloc[0]:g}); Hoeffding needs bounded data"
         )
-    synth = _moments(rows[rows["source"] == "synthetic"], False)
-    real = _moments(rows[rows["source"] == "real"], False)
-    synth_mean, synth_n = _reindexed(synth, tasks, "mean"), _reindexed(synth, tasks, "n")
-    real_mean, real_n = _reindexed(real, tasks, "mean"), _reindexed(real, tasks, "n")
-    observed = real_mean - synth_mean
+    moments = unit_moments(rows, tasks, paired, False)
+
+    def column(label: str) -> np.ndarray:
+        values = moments[label].to_numpy(dtype=float)
+        return np.where(values > 0, values, np.nan) if label.startswith("n_") else values
+
+    synth_mean, synth_n = column("synth_mean"), column("n_synth")
+    observed = column("real_mean") - synth_mean
     if paired:
-        gap = _moments(_paired_differences(rows, False), False)
-        gap_family = HoeffdingInterval.for_paired_gap(
-            _reindexed(gap, tasks, "mean"), _reindexed(gap, tasks, "n"), bounds
-        )
+        gap_family = HoeffdingInterval.for_paired_gap(column("gap_mean"), column("n_pairs"), bounds)
     else:
-        gap_family = HoeffdingInterval.for_unpaired_gap(observed, real_n, synth_n, bounds)
+        gap_family = HoeffdingInterval.for_unpaired_gap(observed, column("n_real"), synth_n, bounds)
     return HoeffdingInterval.for_mean(synth_mean, synth_n, bounds), gap_family, observed
 
 

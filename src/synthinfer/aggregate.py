@@ -118,7 +118,7 @@ def _connect(memory_limit: str, threads: int | None):
     return con
 
 
-def _source_columns(source: Source) -> list[str]:
+def source_columns(source: Source) -> list[str]:
     """Column names of a DataFrame or of a CSV/Parquet file (header only)."""
     if isinstance(source, pd.DataFrame):
         return [str(c) for c in source.columns]
@@ -229,7 +229,7 @@ def unit_statistics(
             raise ValueError(
                 f"attributes must be a list of column names or 'all', got {attributes!r}"
             )
-        attributes = tuple(c for c in _source_columns(source) if c not in _RESERVED)
+        attributes = tuple(c for c in source_columns(source) if c not in _RESERVED)
     attributes = tuple(attributes)
     if _choose_engine(source, engine) == "pandas":
         out = _UnitPandas(_read_frame(source), name, attributes).run()

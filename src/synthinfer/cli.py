@@ -230,6 +230,13 @@ MismatchOption = Annotated[
     float, typer.Option(help="Kernel weight penalty per mismatching categorical attribute.")
 ]
 PenaltyOption = Annotated[float, typer.Option(help="Ridge penalty of the --adjust gap model.")]
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        help="auto, pandas or duckdb: duckdb reduces a unit-level file out of core to per-task "
+        "means and SEs (Wald means only); auto does so for files over 256 MB."
+    ),
+]
 
 
 def _common(values: dict) -> dict:
@@ -266,10 +273,11 @@ def infer_command(
     bandwidth: BandwidthOption = 1.0,
     mismatch: MismatchOption = 0.5,
     penalty: PenaltyOption = 1.0,
+    engine: EngineOption = "auto",
 ) -> None:
     """Calibrated intervals for every target task (tasks with synthetic data only)."""
     options = _common(locals())
-    result = infer(TaskData.read(data), **options)
+    result = infer(TaskData.read(data, engine=engine), **options)
     frame = result.to_frame()
     if output_format is OutputFormat.table and out is None:
         frame = frame[PEOPLE_COLUMNS]
@@ -308,6 +316,7 @@ def backtest_command(
     bandwidth: BandwidthOption = 1.0,
     mismatch: MismatchOption = 0.5,
     penalty: PenaltyOption = 1.0,
+    engine: EngineOption = "auto",
 ) -> None:
     """Hold out history tasks and report coverage and widths.
 
@@ -316,7 +325,7 @@ def backtest_command(
     """
     options = _common(locals())
     result = backtest(
-        TaskData.read(data),
+        TaskData.read(data, engine=engine),
         protocol=protocol.value,
         split_time=split_time,
         time_col=time_col,

@@ -18,7 +18,7 @@ interval families that the methods consume.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -50,6 +50,8 @@ SUMMARY_NUMERIC = (
 UNIT_RESERVED = {"task", "source", "value", "weight", "unit", "coord"}
 SUMMARY_RESERVED = {"task", "coord", *SUMMARY_NUMERIC} - {"task_weight"}  # a task attribute
 SOURCES = ("real", "synthetic")
+ENGINES = ("auto", "pandas", "duckdb")
+LARGE_FILE_BYTES = 256 * 1024**2
 NO_COORD = ""
 
 
@@ -283,11 +285,38 @@ class TaskData:
     history_tasks: tuple[str, ...]
     target_tasks: tuple[str, ...]
     name: str = "data"
+    aggregated: bool = False
 
     # ----------------------------------------------------------------- loading
     @classmethod
-    def read(cls, path: str | Path) -> TaskData:
-        """Read and validate a CSV or Parquet file in either format."""
+    def read(cls, path: str | Path, *, engine: str = "auto") -> TaskData:
+        """Read and validate a CSV or Parquet file in either format.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file.
+        engine : {"auto", "pandas", "duckdb"}
+            ``pandas`` reads every row into memory. ``duckdb`` reduces a
+            unit-level file out of core to per-task means and standard errors
+            (:func:`synthinfer.aggregate.unit_statistics`), which is all that
+            Wald intervals for means need; bootstrap, Hoeffding and quantile
+            intervals need the rows. ``auto`` uses DuckDB for unit-level files
+            larger than 256 MB when it is installed, pandas otherwise.
+
+        Returns
+        -------
+        TaskData
+        """
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
+        path = Path(path)
+        if engine != "pandas" and _is_unit_file(path) and _wants_duckdb(path, engine):
+            from synthinfer.aggregate import to_summary_table, unit_statistics
+
+            summary = to_summary_table(unit_statistics(path, engine="duckdb", attributes="all"))
+            data = cls.from_frame(summary, name=str(path))
+            return replace(data, aggregated=True)
         return cls.from_frame(read_table(path), name=str(path))
 
     @classmethod
@@ -486,6 +515,12 @@ class TaskData:
         """
         estimand = Estimand.parse(estimand)
         if self.kind == "summary":
+            if self.aggregated and (interval not in (None, "wald") or estimand.kind != "mean"):
+                raise ValueError(
+                    f"{self.name} was reduced out of core (DuckDB) to per-task means and "
+                    f"standard errors, which give Wald intervals for means only; "
+                    f"--estimand and --interval need the rows: use --engine pandas"
+                )
             if interval not in (None, "wald") or estimand.kind != "mean":
                 raise ValueError(
                     f"{self.name}: a summary table carries estimates and standard errors only, "
@@ -527,6 +562,25 @@ class TaskData:
             truth=np.asarray(truth, dtype=float),
             missing_gap_reason=f"{self.name} has no 'gap_se' column",
         )
+
+
+def _is_unit_file(path: Path) -> bool:
+    """Whether a file's header names the unit-level columns ``source`` and ``value``."""
+    from synthinfer.aggregate import source_columns
+
+    return {"source", "value"} <= set(source_columns(path))
+
+
+def _wants_duckdb(path: Path, engine: str) -> bool:
+    if engine == "duckdb":
+        return True
+    if path.stat().st_size <= LARGE_FILE_BYTES:
+        return False
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _key_text(key) -> str:
