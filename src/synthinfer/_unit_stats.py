@@ -50,10 +50,6 @@ def _check_sizes(moments: pd.DataFrame, what: str, name: str) -> None:
         )
 
 
-def _reindexed(frame: pd.DataFrame, tasks: list[str], column: str) -> np.ndarray:
-    return frame[column].reindex(tasks).to_numpy(dtype=float)
-
-
 def unit_statistics(
     data: TaskData,
     coord: str,

@@ -28,6 +28,7 @@ Estimator variances (the square of the standard error):
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -80,7 +81,9 @@ def _choose_engine(source: Source, engine: str) -> str:
     if engine not in ("auto", "pandas", "duckdb"):
         raise ValueError(f"engine must be one of ['auto', 'pandas', 'duckdb'], got {engine!r}")
     if engine == "auto":
-        return "pandas" if isinstance(source, pd.DataFrame) else "duckdb"
+        if isinstance(source, pd.DataFrame):
+            return "pandas"
+        return "duckdb" if importlib.util.find_spec("duckdb") is not None else "pandas"
     return engine
 
 
@@ -186,7 +189,8 @@ def unit_statistics(
         or a DataFrame) with columns ``task``, ``source`` (``real`` or
         ``synthetic``), ``value`` and optionally ``weight``, ``unit``, ``coord``.
     engine : {"auto", "pandas", "duckdb"}
-        ``auto`` uses DuckDB for paths and pandas for DataFrames.
+        ``auto`` uses DuckDB for paths (pandas when DuckDB is not installed) and
+        pandas for DataFrames.
     attributes : sequence of str or "all"
         Task-level columns (e.g. ``time``) to carry along; each must be
         constant within a task. ``"all"`` takes every column other than
@@ -832,7 +836,8 @@ def battle_statistics(
     verdicts : str or Verdicts, optional
         Verdict spellings, e.g. ``"model_a,model_b,tie|tie (bothbad)"``.
     engine : {"auto", "pandas", "duckdb"}
-        ``auto`` uses DuckDB for paths and pandas for DataFrames.
+        ``auto`` uses DuckDB for paths (pandas when DuckDB is not installed) and
+        pandas for DataFrames.
     memory_limit : str
         DuckDB memory limit.
     threads : int, optional
