@@ -206,4 +206,8 @@ def test_cli_plan(tmp_path):
     assert result.exit_code == 0, result.output
     assert "gap model: mu" in result.output
     assert (tmp_path / "p.png").stat().st_size > 0
-    assert runner.invoke(app, ["plan"]).exit_code == 2
+    # Without a gap model, plan reports the exact minimum history sizes only.
+    minimum = runner.invoke(app, ["plan", "--alpha", "0.05,0.1,0.2", "-f", "csv"])
+    assert minimum.exit_code == 0, minimum.output
+    table = pd.read_csv(__import__("io").StringIO(minimum.stdout))
+    assert list(table["min_history"]) == [57, 28, 14]

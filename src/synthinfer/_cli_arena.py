@@ -5,32 +5,28 @@
 
 from __future__ import annotations
 
-import functools
-import json
-import math
 import sys
-import warnings
-from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-import pandas as pd
 import typer
 
+from synthinfer._cli_common import (
+    AllocationOption,
+    AlphaOption,
+    FormatOption,
+    MethodOption,
+    OutputFormat,
+    Protocol,
+    float_list,
+    format_frame,
+    report_errors,
+    split_list,
+    write_frame,
+)
+
 __all__ = ["register"]
-
-F = TypeVar("F", bound=Callable[..., object])
-
-_USER_ERRORS = (ValueError, FileNotFoundError, ImportError, KeyError)
-
-
-class ArenaFormat(str, Enum):
-    """How results are printed."""
-
-    table = "table"
-    csv = "csv"
-    json = "json"
 
 
 class ArenaEstimand(str, Enum):
@@ -40,99 +36,12 @@ class ArenaEstimand(str, Enum):
     bradley_terry = "bradley-terry"
 
 
-class ArenaProtocol(str, Enum):
-    """Backtest protocols."""
-
-    loo = "loo"
-    temporal = "temporal"
-
-
 class ArenaEngine(str, Enum):
     """Aggregation engines."""
 
     auto = "auto"
     pandas = "pandas"
     duckdb = "duckdb"
-
-
-def _split(values: list[str] | None) -> list[str]:
-    items: list[str] = []
-    for value in values or []:
-        items.extend(part.strip() for part in str(value).split(",") if part.strip())
-    return items
-
-
-def _floats(values: list[str] | None, name: str) -> list[float]:
-    out = []
-    for item in _split(values):
-        try:
-            out.append(float(item))
-        except ValueError:
-            raise ValueError(f"{name} takes numbers, got {item!r}") from None
-    return out
-
-
-def _report_errors(func: F) -> F:
-    """User errors become one line on stderr and exit code 2; warnings become lines."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                result = func(*args, **kwargs)
-            except _USER_ERRORS as error:
-                _print_warnings(caught)
-                message = error.args[0] if error.args else str(error)
-                typer.echo(f"error: {message}", err=True)
-                raise typer.Exit(code=2) from None
-        _print_warnings(caught)
-        return result
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
-    seen = set()
-    for item in caught:
-        text = str(item.message)
-        if text not in seen and issubclass(item.category, UserWarning):
-            seen.add(text)
-            typer.echo(f"warning: {text}", err=True)
-
-
-def _json_value(value):
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-    return value
-
-
-def _render(frame: pd.DataFrame, fmt: ArenaFormat) -> str:
-    if fmt is ArenaFormat.csv:
-        return frame.to_csv(index=False)
-    if fmt is ArenaFormat.json:
-        records = [
-            {column: _json_value(value) for column, value in row.items()}
-            for row in frame.to_dict(orient="records")
-        ]
-        return json.dumps(records, indent=1) + "\n"
-    with pd.option_context("display.width", 200, "display.max_columns", 50):
-        return frame.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n"
-
-
-def _write(frame: pd.DataFrame, out: Path) -> None:
-    from synthinfer._io import write_table
-
-    if out.suffix.lower() == ".json":
-        out.write_text(_render(frame, ArenaFormat.json))
-    else:
-        write_table(frame, out)
-    typer.echo(f"wrote {len(frame)} rows to {out}", err=True)
 
 
 _PEOPLE_COLUMNS = (
@@ -161,7 +70,7 @@ def arena_command(
         ArenaEstimand, typer.Option(help="Per-model estimand: win-rate or bradley-terry.")
     ] = ArenaEstimand.win_rate,
     protocol: Annotated[
-        ArenaProtocol | None,
+        Protocol | None,
         typer.Option(
             help="Backtest over models with human verdicts: loo or temporal. Without it, "
             "models with autorater verdicts only are calibrated on all the others."
@@ -177,22 +86,9 @@ def arena_command(
     anchor: Annotated[
         int, typer.Option(help="The M earliest models never serve as tasks.", min=0)
     ] = 0,
-    alpha: Annotated[
-        list[str] | None,
-        typer.Option("--alpha", "-a", help="Level(s), e.g. 0.1,0.2 (repeatable). Default 0.1."),
-    ] = None,
-    method: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--method",
-            "-m",
-            help="exchangeable, weighted, finite-sample, task-only, synthetic-only "
-            "(comma-separated, repeatable). Default exchangeable.",
-        ),
-    ] = None,
-    allocation: Annotated[
-        str, typer.Option(help="Budget split: prop:A,B,C or abs:A1,A2.")
-    ] = "prop:0.1,0.2,0.7",
+    alpha: AlphaOption = None,
+    method: MethodOption = None,
+    allocation: AllocationOption = "prop:0.1,0.2,0.7",
     n_bootstrap: Annotated[
         int, typer.Option("--n-bootstrap", help="Paired bootstrap replicates per model (BT).")
     ] = 200,
@@ -226,9 +122,7 @@ def arena_command(
     memory_limit: Annotated[
         str, typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 1GB.")
     ] = "1GB",
-    output_format: Annotated[
-        ArenaFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = ArenaFormat.table,
+    output_format: FormatOption = OutputFormat.table,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Write per-model rows to FILE (.csv, .parquet, .json)."),
@@ -257,8 +151,8 @@ def arena_command(
         split_time=split_time,
         reference=reference,
         anchor=anchor,
-        alpha=_floats(alpha, "--alpha") or [0.1],
-        method=_split(method) or ["exchangeable"],
+        alpha=float_list(alpha, "--alpha") or [0.1],
+        method=split_list(method) or ["exchangeable"],
         allocation=allocation,
         n_bootstrap=n_bootstrap,
         seed=seed,
@@ -273,21 +167,21 @@ def arena_command(
         memory_limit=memory_limit,
     )
     if summary_out is not None:
-        _write(result.summary_table, summary_out)
+        write_frame(result.summary_table, summary_out, json_newline=True)
     if out is not None:
-        _write(result.tasks, out)
-    if output_format is ArenaFormat.table:
+        write_frame(result.tasks, out, json_newline=True)
+    if output_format is OutputFormat.table:
         columns = [c for c in _PEOPLE_COLUMNS if c in result.tasks.columns]
         header = f"arena {estimand.value}"
         if result.arena_summary.reference:
             header += f" (reference {result.arena_summary.reference} = 0)"
         if out is None:
-            sys.stdout.write(header + ":\n" + _render(result.tasks[columns], output_format))
+            sys.stdout.write(header + ":\n" + format_frame(result.tasks[columns], output_format))
         if result.coverage is not None:
             sys.stdout.write(f"backtest ({result.protocol}):\n")
-            sys.stdout.write(_render(result.coverage, output_format))
+            sys.stdout.write(format_frame(result.coverage, output_format))
     elif out is None:
-        sys.stdout.write(_render(result.tasks, output_format))
+        sys.stdout.write(format_frame(result.tasks, output_format, json_newline=True))
 
 
 def simulate_battles_command(
@@ -346,5 +240,5 @@ def simulate_battles_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``arena`` and ``simulate-battles`` to ``app``."""
-    app.command("arena")(_report_errors(arena_command))
-    app.command("simulate-battles")(_report_errors(simulate_battles_command))
+    app.command("arena")(report_errors(arena_command))
+    app.command("simulate-battles")(report_errors(simulate_battles_command))

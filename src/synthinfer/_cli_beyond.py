@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,33 +10,17 @@ import numpy as np
 import pandas as pd
 import typer
 
+from synthinfer._cli_common import (
+    FormatOption,
+    OutputFormat,
+    emit,
+    float_list,
+    json_clean,
+    report_errors,
+    split_list,
+)
+
 __all__ = ["register"]
-
-
-class _Format(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-def _split(values: list[str] | None) -> list[str]:
-    items: list[str] = []
-    for value in values or []:
-        items.extend(part.strip() for part in str(value).split(",") if part.strip())
-    return items
-
-
-def _numbers(values: list[str] | None, name: str, default: list[float]) -> list[float]:
-    items = _split(values)
-    try:
-        return [float(item) for item in items] if items else default
-    except ValueError:
-        raise ValueError(f"{name} takes numbers, got {items!r}") from None
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -81,19 +63,6 @@ def summary_frame(path: Path) -> pd.DataFrame:
     return summary.merge(data.attributes, left_on="task", right_index=True, how="left")
 
 
-def _emit(frame: pd.DataFrame, fmt: _Format, out: Path | None) -> None:
-    if fmt is _Format.json:
-        text = frame.to_json(orient="records", indent=2)
-    elif fmt is _Format.csv:
-        text = frame.to_csv(index=False)
-    else:
-        text = frame.to_string(index=False)
-    if out is None:
-        typer.echo(text)
-    else:
-        out.write_text(text if text.endswith("\n") else text + "\n")
-
-
 def _save_figure(ax_or_axes, path: Path) -> None:
     axes = np.atleast_1d(ax_or_axes)
     figure = axes[0].get_figure()
@@ -120,7 +89,7 @@ def diagnose_command(
     permutations: Annotated[int, typer.Option(help="Permutations per test.")] = 9999,
     level: Annotated[float, typer.Option(help="Holm-adjusted level for flagging.")] = 0.05,
     seed: Annotated[int, typer.Option(help="Seed of the permutations.")] = 0,
-    fmt: Annotated[_Format, typer.Option("--format", "-f", help="Output format.")] = _Format.table,
+    fmt: FormatOption = OutputFormat.table,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the report to FILE.")
     ] = None,
@@ -131,44 +100,32 @@ def diagnose_command(
     """Is task exchangeability plausible for this history? Findings with remedies."""
     from synthinfer.diagnose import diagnose, plot_diagnostics
 
-    try:
-        frame = summary_frame(data)
-        report = diagnose(
-            frame,
-            alpha=alpha,
-            time_col=time_col,
-            attributes=_split(attribute) or None,
-            n_permutations=permutations,
-            seed=seed,
-            level=level,
-        )
-    except (ValueError, FileNotFoundError) as error:
-        _fail(str(error))
-        return
-    if fmt is _Format.table:
+    frame = summary_frame(data)
+    report = diagnose(
+        frame,
+        alpha=alpha,
+        time_col=time_col,
+        attributes=split_list(attribute) or None,
+        n_permutations=permutations,
+        seed=seed,
+        level=level,
+    )
+    if fmt is OutputFormat.table:
         text = report.summary()
         if out is None:
             typer.echo(text)
         else:
             out.write_text(text + "\n")
-    elif fmt is _Format.json:
-        text = json.dumps(report.to_dict(), indent=2, default=_json_default)
+    elif fmt is OutputFormat.json:
+        text = json.dumps(json_clean(report.to_dict()), indent=2)
         typer.echo(text) if out is None else out.write_text(text + "\n")
     else:
-        _emit(report.to_frame(), fmt, out)
+        emit(report.to_frame(), fmt, out)
     if plot is not None:
         import matplotlib
 
         matplotlib.use("Agg")
         _save_figure(plot_diagnostics(frame, time_col=time_col), plot)
-
-
-def _json_default(value):
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot serialize {type(value).__name__}")
 
 
 # ---------------------------------------------------------------------------
@@ -177,6 +134,7 @@ def _json_default(value):
 
 
 def _plan_model(data, mu, tau, sigma_real, sigma_synth, history_n, history_synthetic_n):
+    """The gap model fitted from DATA and/or stated values; ``None`` when nothing is given."""
     from synthinfer.plan import PlanModel, fit_plan_model
 
     if data is not None:
@@ -186,6 +144,8 @@ def _plan_model(data, mu, tau, sigma_real, sigma_synth, history_n, history_synth
     else:
         fitted = {}
     stated = {"mu": mu, "tau": tau, "sigma_real": sigma_real, "sigma_synth": sigma_synth}
+    if data is None and all(v is None for v in stated.values()):
+        return None
     values = {k: (v if v is not None else fitted.get(k)) for k, v in stated.items()}
     missing = [f"--{k.replace('_', '-')}" for k, v in values.items() if v is None]
     if missing:
@@ -229,7 +189,7 @@ def plan_command(
         float | None,
         typer.Option("--history-synthetic-n", help="Synthetic units per task in DATA."),
     ] = None,
-    fmt: Annotated[_Format, typer.Option("--format", "-f", help="Output format.")] = _Format.table,
+    fmt: FormatOption = OutputFormat.table,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the table to FILE.")
     ] = None,
@@ -238,33 +198,46 @@ def plan_command(
     """Minimum history size and expected interval width for a planned design."""
     from synthinfer.plan import min_history_for, plan_table, plot_plan
 
-    try:
-        alphas = _numbers(alpha, "--alpha", [0.1])
-        model = _plan_model(data, mu, tau, sigma_real, sigma_synth, history_n, history_synthetic_n)
-        history_sizes = [int(t) for t in _numbers(tasks, "--tasks", [20, 30, 50, 100, 200])]
-        reals = _numbers(n, "--n", [1000.0])
-        synths = _numbers(synthetic_n, "--synthetic-n", [2000.0])
-        needed = {a: min_history_for(a, allocation, coords, method) for a in alphas}
-        table = pd.concat(
-            [
-                plan_table(
-                    model,
-                    history_sizes,
-                    reals,
-                    synths,
-                    alpha=a,
-                    allocation=allocation,
-                    method=method,
-                    n_coords=coords,
-                ).assign(min_history=needed[a])
-                for a in alphas
-            ],
-            ignore_index=True,
+    alphas = float_list(alpha, "--alpha") or [0.1]
+    model = _plan_model(data, mu, tau, sigma_real, sigma_synth, history_n, history_synthetic_n)
+    history_sizes = [int(t) for t in float_list(tasks, "--tasks") or [20, 30, 50, 100, 200]]
+    reals = float_list(n, "--n") or [1000.0]
+    synths = float_list(synthetic_n, "--synthetic-n") or [2000.0]
+    needed = {a: min_history_for(a, allocation, coords, method) for a in alphas}
+    if model is None:
+        minimum = pd.DataFrame(
+            {
+                "alpha": alphas,
+                "method": method,
+                "allocation": allocation,
+                "coords": coords,
+                "min_history": [needed[a] for a in alphas],
+            }
         )
-    except (ValueError, FileNotFoundError) as error:
-        _fail(str(error))
+        emit(minimum, fmt, out)
+        typer.echo(
+            "expected widths need a gap model: give a history table (DATA) or state "
+            "--mu, --tau, --sigma-real, --sigma-synth",
+            err=True,
+        )
         return
-    if fmt is _Format.table and out is None:
+    table = pd.concat(
+        [
+            plan_table(
+                model,
+                history_sizes,
+                reals,
+                synths,
+                alpha=a,
+                allocation=allocation,
+                method=method,
+                n_coords=coords,
+            ).assign(min_history=needed[a])
+            for a in alphas
+        ],
+        ignore_index=True,
+    )
+    if fmt is OutputFormat.table and out is None:
         params = ", ".join(f"{k} = {v:.4g}" for k, v in model.to_dict().items())
         typer.echo(f"gap model: {params}")
         for a, t in needed.items():
@@ -272,7 +245,7 @@ def plan_command(
                 f"alpha = {a:g} ({method}, {allocation}, D = {coords}): at least {t} history "
                 f"tasks for a finite interval"
             )
-    _emit(table.round(6), fmt, out)
+    emit(table, fmt, out)
     if plot is not None:
         import matplotlib
 
@@ -282,5 +255,5 @@ def plan_command(
 
 def register(app: typer.Typer) -> None:
     """Add the ``diagnose`` and ``plan`` commands to ``app``."""
-    app.command("diagnose")(diagnose_command)
-    app.command("plan")(plan_command)
+    app.command("diagnose")(report_errors(diagnose_command))
+    app.command("plan")(report_errors(plan_command))

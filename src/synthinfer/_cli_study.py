@@ -5,32 +5,28 @@
 
 from __future__ import annotations
 
-import functools
-import json
-import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-import pandas as pd
 import typer
 
+from synthinfer._cli_common import (
+    AllocationOption,
+    AlphaOption,
+    FormatOption,
+    OutputFormat,
+    float_list,
+    format_frame,
+    report_errors,
+    split_list,
+    write_frame,
+)
+
 __all__ = ["register"]
-
-F = TypeVar("F", bound=Callable[..., object])
-
-_USER_ERRORS = (ValueError, FileNotFoundError, ImportError, KeyError)
-
-
-class StudyFormat(str, Enum):
-    """How a summary is printed."""
-
-    table = "table"
-    csv = "csv"
-    json = "json"
 
 
 class ModelName(str, Enum):
@@ -52,75 +48,13 @@ class Experiment(str, Enum):
     arena = "arena"
 
 
-def _split(values: list[str] | None) -> list[str]:
-    items: list[str] = []
-    for value in values or []:
-        items.extend(part.strip() for part in str(value).split(",") if part.strip())
-    return items
-
-
-def _floats(values: list[str] | None, option: str) -> list[float]:
-    out = []
-    for item in _split(values):
-        try:
-            out.append(float(item))
-        except ValueError:
-            raise ValueError(f"{option} takes numbers, got {item!r}") from None
-    return out
-
-
 def _pair(text: str | None, option: str) -> tuple[float, float] | None:
     if text is None:
         return None
-    numbers = _floats([text], option)
+    numbers = float_list([text], option)
     if len(numbers) != 2:
         raise ValueError(f"{option} takes two numbers A,B, got {text!r}")
     return numbers[0], numbers[1]
-
-
-def _guard(func: F) -> F:
-    """Turn user errors into one line on stderr and exit code 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except _USER_ERRORS as error:
-            message = error.args[0] if error.args else str(error)
-            typer.echo(f"error: {message}", err=True)
-            raise typer.Exit(code=2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _json_value(value):
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
-
-
-def _render(frame: pd.DataFrame, fmt: StudyFormat) -> str:
-    if fmt is StudyFormat.csv:
-        return frame.to_csv(index=False)
-    if fmt is StudyFormat.json:
-        records = [
-            {key: _json_value(value) for key, value in row.items()}
-            for row in frame.to_dict(orient="records")
-        ]
-        return json.dumps(records, indent=1) + "\n"
-    with pd.option_context("display.width", 200, "display.max_columns", 50):
-        return frame.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n"
-
-
-def _write(frame: pd.DataFrame, path: Path) -> None:
-    from synthinfer._io import write_table
-
-    if path.suffix.lower() == ".json":
-        path.write_text(_render(frame, StudyFormat.json))
-    else:
-        write_table(frame, path)
 
 
 @contextmanager
@@ -136,13 +70,6 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
     with Progress(*columns, TimeRemainingColumn(), console=Console(stderr=True)) as bar:
         task = bar.add_task(label, total=total)
         yield lambda done: bar.advance(task, done)
-
-
-AlphaOption = Annotated[
-    list[str] | None,
-    typer.Option("--alpha", "-a", help="Level(s), e.g. 0.1,0.2 (repeatable). Default 0.1."),
-]
-FormatOption = Annotated[StudyFormat, typer.Option("--format", "-f", help="Output format.")]
 
 
 def simulate_command(
@@ -184,9 +111,7 @@ def simulate_command(
             "--uniform-weights.",
         ),
     ] = None,
-    allocation: Annotated[
-        str, typer.Option(help="Budget split: prop:A,B,C or abs:A1,A2.")
-    ] = "prop:0.1,0.2,0.7",
+    allocation: AllocationOption = "prop:0.1,0.2,0.7",
     bounds: Annotated[
         str | None, typer.Option(help="Clip final intervals to LO,HI (e.g. 0,1).")
     ] = None,
@@ -212,7 +137,7 @@ def simulate_command(
     seed: Annotated[
         int | None, typer.Option(help="Seed: the same seed gives the same study.")
     ] = None,
-    output_format: FormatOption = StudyFormat.table,
+    output_format: FormatOption = OutputFormat.table,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the summary to FILE (.csv, .json).")
     ] = None,
@@ -250,14 +175,14 @@ def simulate_command(
         shift=shift,
         share=share,
     )
-    methods = _split(method) or ["exchangeable", "task-only", "finite-sample", "synthetic-only"]
+    methods = split_list(method) or ["exchangeable", "task-only", "finite-sample", "synthetic-only"]
     with _progress(reps, "simulating") as progress:
         result = coverage_study(
             spec,
             reps=reps,
             tasks=tasks,
             methods=methods,
-            alphas=_floats(alpha, "--alpha") or [0.1],
+            alphas=float_list(alpha, "--alpha") or [0.1],
             allocation=allocation,
             bounds=_pair(bounds, "--bounds"),
             decay=decay,
@@ -269,18 +194,16 @@ def simulate_command(
             workers=workers,
         )
     if per_rep is not None and result.per_rep is not None:
-        _write(result.per_rep, per_rep)
-        typer.echo(f"wrote {len(result.per_rep)} rows to {per_rep}", err=True)
+        write_frame(result.per_rep, per_rep, json_newline=True)
     if out is not None:
-        _write(result.summary, out)
-        typer.echo(f"wrote {len(result.summary)} rows to {out}", err=True)
+        write_frame(result.summary, out, json_newline=True)
         return
-    if output_format is StudyFormat.table:
+    if output_format is OutputFormat.table:
         sys.stdout.write(
             f"model {model.value}: R = {reps}, T = {tasks}, allocation {result.allocation}, "
             f"seed {result.seed}\n"
         )
-    sys.stdout.write(_render(result.summary, output_format))
+    sys.stdout.write(format_frame(result.summary, output_format, json_newline=True))
 
 
 def reproduce_command(
@@ -377,6 +300,6 @@ def register(app: typer.Typer) -> None:
     app : typer.Typer
         The application (``synthinfer.cli.app``).
     """
-    app.command("simulate")(_guard(simulate_command))
-    app.command("reproduce")(_guard(reproduce_command))
-    app.command("plot")(_guard(plot_command))
+    app.command("simulate")(report_errors(simulate_command))
+    app.command("reproduce")(report_errors(reproduce_command))
+    app.command("plot")(report_errors(plot_command))

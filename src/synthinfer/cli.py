@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import functools
-import json
-import math
 import sys
-import warnings
-from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
-import pandas as pd
 import typer
 
 from synthinfer import datasets as bundled
+from synthinfer._cli_common import (
+    AllocationOption,
+    AlphaOption,
+    FormatOption,
+    MethodOption,
+    OutputFormat,
+    Protocol,
+    emit,
+    float_list,
+    format_frame,
+    report_errors,
+    split_list,
+)
 from synthinfer._io import write_table
 from synthinfer.data import TaskData
 from synthinfer.evaluate import SETTING_NAMES, backtest, infer
@@ -32,18 +39,6 @@ app = typer.Typer(
 datasets_app = typer.Typer(help="Bundled real data: list and export.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 
-F = TypeVar("F", bound=Callable[..., object])
-
-USER_ERRORS = (ValueError, FileNotFoundError, ImportError, KeyError, TypeError)
-
-
-class OutputFormat(str, Enum):
-    """How results are printed."""
-
-    table = "table"
-    csv = "csv"
-    json = "json"
-
 
 class IntervalKind(str, Enum):
     """Per-task interval constructions for unit-level data."""
@@ -53,108 +48,11 @@ class IntervalKind(str, Enum):
     bootstrap = "bootstrap"
 
 
-class Protocol(str, Enum):
-    """Backtest protocols."""
-
-    loo = "loo"
-    temporal = "temporal"
-
-
 class AdjustMode(str, Enum):
     """Covariate adjustment modes."""
 
     full = "full"
     split = "split"
-
-
-def split_list(values: list[str] | None) -> list[str]:
-    """Comma-separated and repeated option values as one flat list."""
-    items: list[str] = []
-    for value in values or []:
-        items.extend(part.strip() for part in str(value).split(",") if part.strip())
-    return items
-
-
-def float_list(values: list[str] | None, name: str) -> list[float]:
-    """Parse a list option of numbers, naming the option on error."""
-    out = []
-    for item in split_list(values):
-        try:
-            out.append(float(item))
-        except ValueError:
-            raise ValueError(f"{name} takes numbers, got {item!r}") from None
-    return out
-
-
-def report_errors(func: F) -> F:
-    """Turn user errors into one line on stderr and exit code 2; show warnings as lines."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                result = func(*args, **kwargs)
-            except USER_ERRORS as error:
-                _print_warnings(caught)
-                message = error.args[0] if error.args else str(error)
-                typer.echo(f"error: {message}", err=True)
-                raise typer.Exit(code=2) from None
-        _print_warnings(caught)
-        return result
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
-    seen = set()
-    for item in caught:
-        text = str(item.message)
-        if text not in seen and issubclass(item.category, UserWarning):
-            seen.add(text)
-            typer.echo(f"warning: {text}", err=True)
-
-
-def _json_value(value):
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-    if hasattr(value, "item"):
-        return _json_value(value.item())
-    return value
-
-
-def frame_to_json(frame: pd.DataFrame) -> str:
-    """Records as JSON; infinite values as the strings ``"inf"``/``"-inf"``, NaN as null."""
-    records = [
-        {column: _json_value(value) for column, value in row.items()}
-        for row in frame.to_dict(orient="records")
-    ]
-    return json.dumps(records, indent=1)
-
-
-def format_frame(frame: pd.DataFrame, fmt: OutputFormat) -> str:
-    """Render a frame for people (``table``) or pipes (``csv``, ``json``)."""
-    if fmt is OutputFormat.csv:
-        return frame.to_csv(index=False)
-    if fmt is OutputFormat.json:
-        return frame_to_json(frame)
-    with pd.option_context("display.width", 200, "display.max_columns", 50):
-        return frame.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n"
-
-
-def emit(frame: pd.DataFrame, fmt: OutputFormat, out: Path | None) -> None:
-    """Write ``frame`` to ``out`` (by suffix: CSV or Parquet; JSON for .json) or print it."""
-    if out is not None:
-        if out.suffix.lower() == ".json":
-            out.write_text(frame_to_json(frame))
-        else:
-            write_table(frame, out)
-        typer.echo(f"wrote {len(frame)} rows to {out}", err=True)
-        return
-    sys.stdout.write(format_frame(frame, fmt))
 
 
 PEOPLE_COLUMNS = [
@@ -177,20 +75,6 @@ PEOPLE_COLUMNS = [
 DataArgument = Annotated[
     Path, typer.Argument(help="Task table: unit-level or summary, CSV or Parquet.")
 ]
-AlphaOption = Annotated[
-    list[str] | None,
-    typer.Option("--alpha", "-a", help="Level(s), e.g. 0.1,0.2 (repeatable). Default 0.1."),
-]
-MethodOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--method",
-        "-m",
-        help="exchangeable, weighted, finite-sample, task-only, synthetic-only "
-        "(comma-separated, repeatable). Default exchangeable.",
-    ),
-]
-AllocationOption = Annotated[str, typer.Option(help="Budget split: prop:A,B,C or abs:A1,A2.")]
 BoundsOption = Annotated[
     str | None, typer.Option(help="Range of the estimand LO,HI: clips final intervals.")
 ]
@@ -200,7 +84,6 @@ IntervalOption = Annotated[
     typer.Option(help="Interval construction for unit-level data (default: Wald)."),
 ]
 SeedOption = Annotated[int | None, typer.Option(help="Seed for bootstrap and splits.")]
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 OutOption = Annotated[
     Path | None, typer.Option("--out", "-o", help="Write rows to FILE (.csv, .parquet, .json).")
 ]
@@ -252,9 +135,7 @@ def _common(values: dict) -> dict:
 @app.command("infer")
 @report_errors
 def infer_command(
-    data: Annotated[
-        Path, typer.Argument(help="Task table: unit-level or summary, CSV or Parquet.")
-    ],
+    data: DataArgument,
     alpha: AlphaOption = None,
     method: MethodOption = None,
     allocation: AllocationOption = "prop:0.1,0.2,0.7",
@@ -287,9 +168,7 @@ def infer_command(
 @app.command("backtest")
 @report_errors
 def backtest_command(
-    data: Annotated[
-        Path, typer.Argument(help="Task table: unit-level or summary, CSV or Parquet.")
-    ],
+    data: DataArgument,
     protocol: Annotated[Protocol, typer.Option(help="loo or temporal.")] = Protocol.loo,
     time_col: Annotated[str, typer.Option("--time-col", help="Time column for temporal.")] = "time",
     split_time: Annotated[
