@@ -244,3 +244,27 @@ def test_at_with_coordinates_uses_alpha_over_d(pew_table):
 def test_infer_needs_targets(summary_table):
     with pytest.raises(ValueError, match="no target tasks"):
         synthinfer.infer(summary_table.iloc[:25], alpha=ALPHA)
+
+
+def test_progress_callback_counts_every_piece_of_work():
+    # Bootstrap statistics (one call per task) and one call per held-out task,
+    # ending exactly at the announced total.
+    rng = np.random.default_rng(3)
+    rows = [
+        (f"t{t}", source, float(rng.random() < 0.5))
+        for t in range(6)
+        for source in ("real", "synthetic")
+        for _ in range(30)
+    ]
+    frame = pd.DataFrame(rows, columns=["task", "source", "value"])
+    calls = []
+    synthinfer.backtest(
+        frame,
+        alpha=0.9,
+        interval="bootstrap",
+        n_bootstrap=100,
+        seed=1,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert calls[-1] == (12, 12)
+    assert [done for done, _ in calls] == list(range(1, 13))

@@ -13,7 +13,8 @@ import json
 import math
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -35,6 +36,8 @@ __all__ = [
     "frame_to_json",
     "json_clean",
     "json_value",
+    "progress_bar",
+    "progress_report",
     "report_errors",
     "split_list",
     "write_frame",
@@ -302,3 +305,39 @@ def emit(frame: pd.DataFrame, fmt: OutputFormat, out: Path | None) -> None:
         write_frame(frame, out)
         return
     sys.stdout.write(format_frame(frame, fmt))
+
+
+@contextmanager
+def _rich_bar(label: str) -> Iterator[tuple[Any, Any]]:
+    """A rich progress bar on stderr and its one task."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"))
+    with Progress(*columns, TimeRemainingColumn(), console=Console(stderr=True)) as bar:
+        yield bar, bar.add_task(label, total=None)
+
+
+@contextmanager
+def progress_bar(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr when it is a terminal; ``None`` otherwise.
+
+    Yields a callable ``advance(n)`` (or ``None`` off a terminal, so that
+    ``--format csv|json`` output stays clean for pipes).
+    """
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with _rich_bar(label) as (bar, task):
+        bar.update(task, total=total)
+        yield lambda done: bar.advance(task, done)
+
+
+@contextmanager
+def progress_report(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar for work that reports ``(done, total)`` itself; ``None`` off a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with _rich_bar(label) as (bar, task):
+        yield lambda done, total: bar.update(task, completed=done, total=total)

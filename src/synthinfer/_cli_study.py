@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +19,7 @@ from synthinfer._cli_common import (
     OutputFormat,
     float_list,
     format_frame,
+    progress_bar,
     report_errors,
     split_list,
     write_frame,
@@ -55,21 +54,6 @@ def _pair(text: str | None, option: str) -> tuple[float, float] | None:
     if len(numbers) != 2:
         raise ValueError(f"{option} takes two numbers A,B, got {text!r}")
     return numbers[0], numbers[1]
-
-
-@contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr when it is a terminal; ``None`` otherwise."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total}"))
-    with Progress(*columns, TimeRemainingColumn(), console=Console(stderr=True)) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda done: bar.advance(task, done)
 
 
 def simulate_command(
@@ -176,7 +160,7 @@ def simulate_command(
         share=share,
     )
     methods = split_list(method) or ["exchangeable", "task-only", "finite-sample", "synthetic-only"]
-    with _progress(reps, "simulating") as progress:
+    with progress_bar(reps, "simulating") as progress:
         result = coverage_study(
             spec,
             reps=reps,
@@ -226,7 +210,7 @@ def reproduce_command(
     from synthinfer.reproduce import reproduce
 
     directory = out if out is not None else Path(f"reproduce-{name.value}")
-    with _progress(2 * reps if name is Experiment.simulated else 1, name.value) as progress:
+    with progress_bar(2 * reps if name is Experiment.simulated else 1, name.value) as progress:
         result = reproduce(
             name.value, out=directory, reps=reps, seed=seed, plots=plots, progress=progress
         )

@@ -7,6 +7,7 @@ and exact-quantile constructions work task by task on that task's values
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -58,6 +59,8 @@ def unit_statistics(
     bounds: tuple[float, float] | None,
     n_bootstrap: int,
     rng: np.random.Generator,
+    *,
+    progress: Callable[[int], None] | None = None,
 ) -> TaskStatistics:
     """Interval families for one coordinate of a unit-level table.
 
@@ -77,6 +80,8 @@ def unit_statistics(
         Bootstrap replicates.
     rng : numpy.random.Generator
         Randomness for the bootstrap.
+    progress : callable, optional
+        Called with 1 after each task's resampling.
 
     Returns
     -------
@@ -111,7 +116,7 @@ def unit_statistics(
         )
     elif interval == "bootstrap":
         synth, gap, observed = _bootstrap_families(
-            rows, tasks, history, None, weighted, paired, n_bootstrap, rng
+            rows, tasks, history, None, weighted, paired, n_bootstrap, rng, progress
         )
     elif interval == "hoeffding":
         synth, gap, observed = _hoeffding_families(rows, tasks, paired, weighted, bounds, data.name)
@@ -284,6 +289,7 @@ def _bootstrap_families(
     paired: bool,
     n_bootstrap: int,
     rng: np.random.Generator,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[IntervalFamily, IntervalFamily, np.ndarray]:
     if int(n_bootstrap) < 100:
         raise ValueError(f"n_bootstrap must be at least 100, got {n_bootstrap}")
@@ -300,6 +306,8 @@ def _bootstrap_families(
         synth_draws[i], gap_draws[i] = _bootstrap_draws(
             real, synth, weights, quantile, paired, n_bootstrap, rng
         )
+        if progress is not None:
+            progress(1)
     return (
         BootstrapInterval(synth_estimate, synth_draws),
         BootstrapInterval(observed, gap_draws),
@@ -318,9 +326,10 @@ def _quantile_families(
     n_bootstrap: int,
     rng: np.random.Generator,
     name: str,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[IntervalFamily, IntervalFamily, np.ndarray]:
     synth_boot, gap, observed = _bootstrap_families(
-        rows, tasks, history, quantile, weighted, paired, n_bootstrap, rng
+        rows, tasks, history, quantile, weighted, paired, n_bootstrap, rng, progress
     )
     if interval == "bootstrap":
         return synth_boot, gap, observed

@@ -20,6 +20,7 @@ from synthinfer._cli_common import (
     emit,
     float_list,
     format_frame,
+    progress_report,
     report_errors,
     split_list,
 )
@@ -158,7 +159,8 @@ def infer_command(
 ) -> None:
     """Calibrated intervals for every target task (tasks with synthetic data only)."""
     options = _common(locals())
-    result = infer(TaskData.read(data, engine=engine), **options)
+    with progress_report("calibrating") as progress:
+        result = infer(TaskData.read(data, engine=engine), progress=progress, **options)
     frame = result.to_frame()
     if output_format is OutputFormat.table and out is None:
         frame = frame[PEOPLE_COLUMNS]
@@ -203,13 +205,15 @@ def backtest_command(
     per-task rows (output columns plus truth and covered).
     """
     options = _common(locals())
-    result = backtest(
-        TaskData.read(data, engine=engine),
-        protocol=protocol.value,
-        split_time=split_time,
-        time_col=time_col,
-        **options,
-    )
+    with progress_report("backtest") as progress:
+        result = backtest(
+            TaskData.read(data, engine=engine),
+            progress=progress,
+            protocol=protocol.value,
+            split_time=split_time,
+            time_col=time_col,
+            **options,
+        )
     if summary_out is not None:
         write_table(result.summary_frame, summary_out)
     if out is not None:

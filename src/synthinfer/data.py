@@ -17,7 +17,7 @@ interval families that the methods consume.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -490,6 +490,7 @@ class TaskData:
         bounds: tuple[float, float] | None = None,
         n_bootstrap: int = 2000,
         seed: int | np.random.Generator | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> dict[str, TaskStatistics]:
         """Per-coordinate interval families for every task.
 
@@ -507,6 +508,8 @@ class TaskData:
             Bootstrap replicates.
         seed : int or Generator, optional
             Randomness for the bootstrap.
+        progress : callable, optional
+            Called with 1 after each task's resampling (bootstrap, quantiles).
 
         Returns
         -------
@@ -530,9 +533,10 @@ class TaskData:
             return {coord: self._summary_statistics(coord) for coord in self.coords}
         from synthinfer._unit_stats import unit_statistics
 
+        rng = np.random.default_rng(seed)
         return {
             coord: unit_statistics(
-                self, coord, estimand, interval, bounds, n_bootstrap, np.random.default_rng(seed)
+                self, coord, estimand, interval, bounds, n_bootstrap, rng, progress=progress
             )
             for coord in self.coords
         }

@@ -256,13 +256,44 @@ def _history_for(
     )
 
 
-def _statistics(data: TaskData, settings: Settings) -> dict[str, TaskStatistics]:
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class _Tracker:
+    """Counts finished work and reports ``(done, total)`` to a progress callback."""
+
+    report: Progress | None
+    total: int
+    done: int = 0
+
+    def advance(self, amount: int = 1) -> None:
+        self.done += amount
+        if self.report is not None:
+            self.report(self.done, self.total)
+
+
+def _resamples(data: TaskData, settings: Settings) -> bool:
+    """Whether per-task statistics need resampling (the slow part of long runs)."""
+    return data.kind == "unit" and (
+        settings.interval == "bootstrap" or settings.estimand.kind == "quantile"
+    )
+
+
+def _tracker(data: TaskData, settings: Settings, n_targets: int, progress) -> _Tracker:
+    n_coords = len(data.coords)
+    statistics_work = len(data.tasks) * n_coords if _resamples(data, settings) else 0
+    return _Tracker(progress, statistics_work + n_targets * n_coords)
+
+
+def _statistics(data: TaskData, settings: Settings, tracker: _Tracker) -> dict[str, TaskStatistics]:
     return data.statistics(
         estimand=settings.estimand,
         interval=settings.interval,
         bounds=settings.bounds,
         n_bootstrap=settings.n_bootstrap,
         seed=settings.seed,
+        progress=tracker.advance if _resamples(data, settings) else None,
     )
 
 
@@ -271,6 +302,7 @@ def _calibrate_all(
     statistics: dict[str, TaskStatistics],
     plan: Iterable[tuple[str, list[str]]],
     settings: Settings,
+    tracker: _Tracker,
 ) -> list[IntervalResult]:
     """Run every method and level for each (target, history) pair of ``plan``."""
     adjuster = _adjuster(settings)
@@ -300,6 +332,7 @@ def _calibrate_all(
                             history=past,
                         )
                     )
+            tracker.advance()
     return results
 
 
@@ -353,6 +386,7 @@ def infer(
     bandwidth: float = 1.0,
     mismatch: float = 0.5,
     penalty: float = 1.0,
+    progress: Progress | None = None,
 ) -> InferenceResult:
     """Calibrated intervals for every target task (tasks with synthetic data only).
 
@@ -398,6 +432,9 @@ def infer(
         the weight penalty per mismatching categorical attribute.
     penalty : float
         Ridge penalty of the covariate-adjusted gap model.
+    progress : callable, optional
+        Called as ``progress(done, total)`` as work finishes (the command line
+        draws a progress bar with it on a terminal).
 
     Returns
     -------
@@ -412,7 +449,8 @@ def infer(
         )
     history = list(data.history_tasks)
     plan = [(target, history) for target in data.target_tasks]
-    results = _calibrate_all(data, _statistics(data, settings), plan, settings)
+    tracker = _tracker(data, settings, len(plan), progress)
+    results = _calibrate_all(data, _statistics(data, settings, tracker), plan, settings, tracker)
     _warn_infeasible(results)
     return InferenceResult(tuple(results))
 
@@ -476,6 +514,7 @@ def backtest(
     bandwidth: float = 1.0,
     mismatch: float = 0.5,
     penalty: float = 1.0,
+    progress: Progress | None = None,
 ) -> BacktestResult:
     """Hold history tasks out and check the intervals against their real estimates.
 
@@ -493,7 +532,7 @@ def backtest(
     time_col : str
         Task-level time column for ``temporal``.
     alpha, method, allocation, bounds, estimand, interval, decay, group_by, adjust, \
-adjust_mode, n_bootstrap, seed, kernel, bandwidth, mismatch, penalty
+adjust_mode, n_bootstrap, seed, kernel, bandwidth, mismatch, penalty, progress
         As in :func:`infer`.
 
     Returns
@@ -513,8 +552,9 @@ adjust_mode, n_bootstrap, seed, kernel, bandwidth, mismatch, penalty
             stacklevel=2,
         )
     plan = _backtest_plan(data, protocol, split_time, time_col)
-    statistics = _statistics(data, settings)
-    results = _calibrate_all(data, statistics, plan, settings)
+    tracker = _tracker(data, settings, len(plan), progress)
+    statistics = _statistics(data, settings, tracker)
+    results = _calibrate_all(data, statistics, plan, settings, tracker)
     _warn_infeasible(results)
     tasks = InferenceResult(tuple(results)).to_frame()
     truths = {
