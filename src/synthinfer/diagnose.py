@@ -46,24 +46,11 @@ import pandas as pd
 from scipy import stats
 
 from synthinfer.conformal import conformal_lower, conformal_upper
+from synthinfer.data import SUMMARY_RESERVED
 
 __all__ = ["DiagnosticReport", "Finding", "diagnose", "plot_diagnostics"]
 
-STANDARD_COLUMNS = frozenset(
-    {
-        "task",
-        "coord",
-        "synth_estimate",
-        "synth_se",
-        "real_estimate",
-        "real_se",
-        "gap_estimate",
-        "gap_se",
-        "n_real",
-        "n_synth",
-        "task_weight",
-    }
-)
+STANDARD_COLUMNS = frozenset(SUMMARY_RESERVED | {"task_weight"})
 OUTLIER_Z = 3.5
 OUTLIER_FAMILY_LEVEL = 0.01
 MIN_EXPLAINED = 0.25

@@ -64,6 +64,7 @@ from numpy.typing import NDArray
 from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation, check_alpha
 from synthinfer.intervals import WaldInterval
 from synthinfer.methods import METHODS, Calibration, History, calibrate
+from synthinfer.results import OUTPUT_COLUMNS
 
 __all__ = [
     "DEFAULT_METHODS",
@@ -103,24 +104,7 @@ SUMMARY_COLUMNS = (
 
 PER_REP_COLUMNS = (
     "rep",
-    "method",
-    "alpha",
-    "alpha1",
-    "alpha2",
-    "alpha3",
-    "estimate",
-    "lower",
-    "upper",
-    "width",
-    "synth_lower",
-    "synth_upper",
-    "gap_lower",
-    "gap_upper",
-    "w1",
-    "w2",
-    "w3",
-    "feasible",
-    "n_history",
+    *(c for c in OUTPUT_COLUMNS if c not in ("task", "coord", "n_effective")),
     "truth",
     "covered",
 )
