@@ -383,19 +383,7 @@ class TaskData:
                     f"{_row_numbers(frame, missing_se)}; give every history task a gap SE "
                     f"(or drop the column to use only finite-sample and synthetic-only)"
                 )
-        coords = _coords(frame, name)
-        history = _history_status(frame, is_history, name)
-        attributes = _check_time(_task_attributes(frame, SUMMARY_RESERVED, name), name)
-        _check_task_weight(attributes, name)
-        return cls(
-            frame=frame,
-            kind="summary",
-            attributes=attributes,
-            coords=coords,
-            history_tasks=tuple(t for t, h in history.items() if h),
-            target_tasks=tuple(t for t, h in history.items() if not h),
-            name=name,
-        )
+        return cls._validated(frame, "summary", is_history, SUMMARY_RESERVED, name)
 
     @classmethod
     def _from_units(cls, frame: pd.DataFrame, name: str) -> TaskData:
@@ -443,15 +431,27 @@ class TaskData:
                 )
         is_history_row = counts["real"] > 0
         history_by_key = frame.set_index(keys).index.map(is_history_row).to_numpy(dtype=bool)
-        coords = _coords(frame, name)
-        history = _history_status(frame, history_by_key, name)
         if "unit" in frame.columns:
             _check_pairing(frame, keys, name)
-        attributes = _check_time(_task_attributes(frame, UNIT_RESERVED, name), name)
+        return cls._validated(frame, "unit", history_by_key, UNIT_RESERVED, name)
+
+    @classmethod
+    def _validated(
+        cls,
+        frame: pd.DataFrame,
+        kind: Literal["unit", "summary"],
+        is_history_row: np.ndarray,
+        reserved: set[str],
+        name: str,
+    ) -> TaskData:
+        """Checks shared by both formats (coordinates, history status, attributes)."""
+        coords = _coords(frame, name)
+        history = _history_status(frame, is_history_row, name)
+        attributes = _check_time(_task_attributes(frame, reserved, name), name)
         _check_task_weight(attributes, name)
         return cls(
             frame=frame,
-            kind="unit",
+            kind=kind,
             attributes=attributes,
             coords=coords,
             history_tasks=tuple(t for t, h in history.items() if h),
