@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synthinfer.adjust import full_conformal_band, split_conformal_band
+from synthinfer.adjust import full_conformal_band, group_subsets, split_conformal_band
 from synthinfer.intervals import WaldInterval
 from synthinfer.methods import History, calibrate
 
@@ -126,18 +126,10 @@ def unadjusted(sim, alpha, method="exchangeable"):
 
 def group_conditional(sim, alpha, method="exchangeable"):
     """History restricted to the target's group; one core call per distinct group size."""
-    same = sim["group"][:, :-1] == sim["group"][:, -1:]
-    sizes = same.sum(axis=1)
-    order = np.argsort(~same, axis=1, kind="stable")
-    covered = np.zeros(len(sizes), dtype=bool)
-    width = np.zeros(len(sizes))
-    for size in np.unique(sizes):
-        reps = np.flatnonzero(sizes == size)
-        pick = order[reps, :size]
-        sub = {
-            k: np.concatenate([np.take_along_axis(v[reps, :-1], pick, 1), v[reps, -1:]], axis=1)
-            for k, v in sim.items()
-        }
+    n_reps = len(sim["group"])
+    covered = np.zeros(n_reps, dtype=bool)
+    width = np.zeros(n_reps)
+    for reps, sub in group_subsets(sim, sim["group"]):
         covered[reps], width[reps] = unadjusted(sub, alpha, method)
     return covered, width
 

@@ -44,7 +44,7 @@ the exact guarantee.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -65,6 +65,7 @@ __all__ = [
     "full_conformal_band",
     "full_conformal_upper",
     "group_history_mask",
+    "group_subsets",
     "history_covariates",
     "make_gap_model",
     "split_conformal_band",
@@ -197,6 +198,53 @@ def group_history_mask(groups_history: ArrayLike, group_target: Any) -> NDArray[
     """
     labels = np.asarray(groups_history, dtype=object)
     return np.array([label == group_target for label in labels], dtype=bool)
+
+
+def group_subsets(
+    arrays: dict[str, NDArray], groups: ArrayLike
+) -> Iterator[tuple[NDArray[np.intp], dict[str, NDArray]]]:
+    """Restrict each replication's history to the target's group, batched by group size.
+
+    Monte Carlo studies keep tasks on the last axis with the target last
+    (shape ``(R, T + 1)``). Replications whose target group has the same
+    number of history members are gathered together, so one vectorized call
+    of the core per distinct size calibrates them all.
+
+    Parameters
+    ----------
+    arrays : dict of ndarray
+        Per-task arrays of shape ``(R, T + 1)`` (target in the last column).
+    groups : array_like
+        Group labels, shape ``(R, T + 1)``.
+
+    Yields
+    ------
+    replications : ndarray of int
+        Indices of the replications in this batch.
+    subset : dict of ndarray
+        The arrays restricted to each replication's same-group history
+        (in their original order) followed by the target.
+    """
+    labels = np.asarray(groups)
+    same = labels[:, :-1] == labels[:, -1:]
+    sizes = same.sum(axis=1)
+    order = np.argsort(~same, axis=1, kind="stable")
+    for size in np.unique(sizes):
+        replications = np.flatnonzero(sizes == size)
+        pick = order[replications, :size]
+        yield (
+            replications,
+            {
+                name: np.concatenate(
+                    [
+                        np.take_along_axis(values[replications, :-1], pick, 1),
+                        values[replications, -1:],
+                    ],
+                    axis=1,
+                )
+                for name, values in arrays.items()
+            },
+        )
 
 
 # ---------------------------------------------------------------------------

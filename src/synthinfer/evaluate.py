@@ -228,7 +228,10 @@ def _group_history(data: TaskData, target: str, history: Sequence[str], column: 
         raise ValueError(
             f"{data.name}: task {target!r} has no value in --group-by column {column!r}"
         )
-    return [task for task in history if groups.loc[task] == value]
+    from synthinfer.adjust import group_history_mask
+
+    mask = group_history_mask(groups.loc[list(history)].to_numpy(), value)
+    return [task for task, keep in zip(history, mask, strict=True) if keep]
 
 
 AdjusterFactory = Callable[[TaskData, TaskStatistics, str, Sequence[str]], dict]

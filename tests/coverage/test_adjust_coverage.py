@@ -18,7 +18,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from synthinfer.adjust import full_conformal_band, full_conformal_upper, split_conformal_band
+from synthinfer.adjust import (
+    full_conformal_band,
+    full_conformal_upper,
+    group_subsets,
+    split_conformal_band,
+)
 from synthinfer.allocation import Allocation
 from synthinfer.conformal import conformal_ranks
 from synthinfer.intervals import WaldInterval
@@ -106,18 +111,10 @@ def _adjusted(sim, names, method="exchangeable"):
 
 def _group_conditional(sim, method="exchangeable"):
     """History restricted to the target's group; one core call per distinct group size."""
-    same = sim["group"][:, :-1] == sim["group"][:, -1:]
-    sizes = same.sum(axis=1)
-    order = np.argsort(~same, axis=1, kind="stable")
-    covered = np.zeros(len(sizes), dtype=bool)
-    width = np.zeros(len(sizes))
-    for size in np.unique(sizes):
-        reps = np.flatnonzero(sizes == size)
-        pick = order[reps, :size]
-        sub = {
-            k: np.concatenate([np.take_along_axis(v[reps, :-1], pick, 1), v[reps, -1:]], axis=1)
-            for k, v in sim.items()
-        }
+    n_reps = len(sim["group"])
+    covered = np.zeros(n_reps, dtype=bool)
+    width = np.zeros(n_reps)
+    for reps, sub in group_subsets(sim, sim["group"]):
         covered[reps], width[reps] = _unadjusted(sub, method)
     return covered, width
 
