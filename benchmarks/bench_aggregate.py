@@ -5,10 +5,10 @@ memory whole) and then reduced in a fresh process, whose peak resident memory
 is read from ``getrusage``:
 
 * a **battle log** of 100 million battles among 75 models, reduced by
-  ``synthinfer.battles.arena`` (DuckDB aggregation, then the Bradley-Terry
+  ``synthinfer.arena._summary.arena`` (DuckDB aggregation, then the Bradley-Terry
   leave-one-model-out study with 60 bootstrap replicates);
 * a **paired unit-level table** of 100 million rows (200 tasks × 250,000 units ×
-  real/synthetic), reduced by ``synthinfer.aggregate.unit_statistics``.
+  real/synthetic), reduced by ``synthinfer.tables._units.unit_statistics``.
 
 DuckDB runs under ``memory_limit = 1GB`` and spills to disk beyond it.
 
@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from synthinfer.simulate_battles import BattleModel
+from synthinfer.arena._simulate import BattleModel
 
 CHUNK = 5_000_000
 
@@ -39,13 +39,13 @@ warnings.simplefilter("ignore")
 kind, path = sys.argv[1], sys.argv[2]
 start = time.perf_counter()
 if kind == "battles":
-    from synthinfer.battles import arena
+    from synthinfer.arena._summary import arena
     result = arena(path, estimand="bradley-terry", protocol="loo", alpha=0.2,
                    method=["exchangeable", "synthetic-only"], n_bootstrap=60, seed=0,
                    memory_limit="1GB")
     rows = len(result.tasks)
 else:
-    from synthinfer.aggregate import unit_statistics
+    from synthinfer.tables._units import unit_statistics
     rows = len(unit_statistics(path, memory_limit="1GB"))
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

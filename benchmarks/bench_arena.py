@@ -18,8 +18,8 @@ import time
 import warnings
 from pathlib import Path
 
-from synthinfer.battles import arena, read_battles
-from synthinfer.simulate_battles import simulate_battles
+from synthinfer.arena._simulate import simulate_battles
+from synthinfer.arena._summary import arena, read_battles
 
 
 def main() -> None:

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthinfer.aggregate import (
+from synthinfer.datasets import dataset_path
+from synthinfer.tables._units import (
     UNIT_STATISTICS_COLUMNS,
     Verdicts,
     battle_statistics,
     unit_statistics,
 )
-from synthinfer.datasets import dataset_path
 
 ENGINES = ["pandas", "duckdb"]
 BATTLES = Path(str(dataset_path("arena_judge_battles")))
@@ -119,7 +119,7 @@ def test_hajek_formulas(engine: str) -> None:
 
 
 def test_matches_task_data_statistics() -> None:
-    from synthinfer.data import TaskData
+    from synthinfer.data._taskdata import TaskData
 
     frame = long_table(paired=True, weighted=True).drop(columns="coord")
     ours = unit_statistics(frame).set_index("task")
@@ -274,8 +274,8 @@ def test_verdicts_parse() -> None:
 
 
 def test_all_attributes_and_summary_table(tmp_path: Path) -> None:
-    from synthinfer.aggregate import to_summary_table
-    from synthinfer.data import TaskData
+    from synthinfer.data._taskdata import TaskData
+    from synthinfer.tables._units import to_summary_table
 
     frame = long_table(paired=True, weighted=False).drop(columns="coord")
     path = tmp_path / "units.csv"

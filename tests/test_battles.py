@@ -11,7 +11,8 @@ import pytest
 from scipy import optimize
 from scipy.special import expit
 
-from synthinfer.battles import (
+from synthinfer.arena._simulate import BattleModel, simulate_battles
+from synthinfer.arena._summary import (
     ELO_SCALE,
     BattleCounts,
     arena,
@@ -22,10 +23,9 @@ from synthinfer.battles import (
     read_battles,
     win_rate_summary,
 )
-from synthinfer.data import TaskData
+from synthinfer.data._taskdata import TaskData
 from synthinfer.datasets import dataset_path
 from synthinfer.evaluate import backtest
-from synthinfer.simulate_battles import BattleModel, simulate_battles
 
 BATTLES = Path(str(dataset_path("arena_judge_battles")))
 SCORE = {"a": 1.0, "tie": 0.5, "b": 0.0}
@@ -148,7 +148,7 @@ def test_bradley_terry_summary(counts: BattleCounts) -> None:
 
 def test_bootstrap_gap_se_matches_row_bootstrap(counts: BattleCounts) -> None:
     """Multinomial cell counts give the same gap SE as resampling battles."""
-    from synthinfer.battles import _bootstrap_gap_se, _field, _placements
+    from synthinfer.arena._summary import _bootstrap_gap_se, _field, _placements
 
     model = counts.index("koala-13b")
     wins, games = counts.human_wins()

@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from synthinfer._cli_arena import register
+from synthinfer.cli.arena import register
 from synthinfer.datasets import dataset_path
 
 BATTLES = str(dataset_path("arena_judge_battles"))

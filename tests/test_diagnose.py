@@ -154,7 +154,7 @@ def test_cli_diagnose(tmp_path):
     import typer
     from typer.testing import CliRunner
 
-    from synthinfer._cli_beyond import register
+    from synthinfer.cli.diagnostics import register
 
     app = typer.Typer()
     register(app)

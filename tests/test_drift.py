@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthinfer.drift import barber_bound_terms, kernel_weights, recency_weights
 from synthinfer.intervals import WaldInterval
 from synthinfer.methods import History, calibrate
+from synthinfer.weights import barber_bound_terms, kernel_weights, recency_weights
 
 
 def test_kernel_weights_gaussian_and_categorical():

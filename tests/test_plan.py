@@ -159,7 +159,7 @@ def test_cli_plan(tmp_path):
     import typer
     from typer.testing import CliRunner
 
-    from synthinfer._cli_beyond import register
+    from synthinfer.cli.diagnostics import register
 
     app = typer.Typer()
     register(app)

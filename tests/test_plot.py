@@ -12,7 +12,7 @@ matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from synthinfer._cli_study import register  # noqa: E402
+from synthinfer.cli.studies import register  # noqa: E402
 from synthinfer.plot import forest_figure, forest_plot, gap_plot, select_rows  # noqa: E402
 
 

@@ -9,8 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from synthinfer._cli_study import register
-from synthinfer.reproduce import (
+from synthinfer.cli.studies import register
+from synthinfer.studies.reproduce import (
     coverage_flag,
     markdown_table,
     reproduce,
@@ -91,7 +91,7 @@ def test_simulated_protocol_flags_a_difference_from_the_paper():
     summary = result.summary.copy()
     row = summary.index[(summary["tasks"] == 100) & (summary["method"] == "exchangeable")][0]
     summary.loc[row, "paper_coverage"] = 0.80
-    from synthinfer.reproduce import _flags
+    from synthinfer.studies.reproduce import _flags
 
     flags = _flags(summary, reps=300, relative=0.025)
     assert flags.loc[row] == "DIFFERS"

@@ -10,9 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from synthinfer._cli_study import register
+from synthinfer.cli.studies import register
 from synthinfer.methods import calibrate
-from synthinfer.simulate import (
+from synthinfer.studies.simulate import (
     MODELS,
     PER_REP_COLUMNS,
     SUMMARY_COLUMNS,

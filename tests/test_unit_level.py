@@ -11,7 +11,7 @@ from scipy import stats
 
 import synthinfer
 from synthinfer.allocation import Allocation
-from synthinfer.data import TaskData
+from synthinfer.data._taskdata import TaskData
 
 N_HISTORY = 9
 # alpha = 0.5 with prop:0.1,0.2,0.7 -> (0.05, 0.1, 0.35); T = 9:

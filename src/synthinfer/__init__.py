@@ -16,7 +16,7 @@ from synthinfer.conformal import (
     weighted_lower,
     weighted_upper,
 )
-from synthinfer.data import Estimand, TaskData, TaskStatistics
+from synthinfer.data._taskdata import Estimand, TaskData, TaskStatistics
 from synthinfer.datasets import arena_tasks, list_datasets, load_dataset, pew_tasks
 from synthinfer.evaluate import backtest, infer
 from synthinfer.intervals import (
@@ -35,21 +35,21 @@ _LAZY = {
     "make_gap_model": "synthinfer.adjust",
     "DiagnosticReport": "synthinfer.diagnose",
     "diagnose": "synthinfer.diagnose",
-    "barber_bound_terms": "synthinfer.drift",
-    "kernel_weights": "synthinfer.drift",
+    "barber_bound_terms": "synthinfer.weights",
+    "kernel_weights": "synthinfer.weights",
     "PlanModel": "synthinfer.plan",
     "expected_width": "synthinfer.plan",
     "fit_plan_model": "synthinfer.plan",
     "min_history_for": "synthinfer.plan",
     "plan_table": "synthinfer.plan",
-    "SimulationModel": "synthinfer.simulate",
-    "coverage_study": "synthinfer.simulate",
-    "simulate_tasks": "synthinfer.simulate",
-    "arena": "synthinfer.battles",
-    "fit_bradley_terry": "synthinfer.battles",
-    "read_battles": "synthinfer.battles",
-    "battle_statistics": "synthinfer.aggregate",
-    "unit_statistics": "synthinfer.aggregate",
+    "SimulationModel": "synthinfer.studies.simulate",
+    "coverage_study": "synthinfer.studies.simulate",
+    "simulate_tasks": "synthinfer.studies.simulate",
+    "arena": "synthinfer.arena._summary",
+    "fit_bradley_terry": "synthinfer.arena._summary",
+    "read_battles": "synthinfer.arena._summary",
+    "battle_statistics": "synthinfer.tables._units",
+    "unit_statistics": "synthinfer.tables._units",
     "forest_plot": "synthinfer.plot",
 }
 

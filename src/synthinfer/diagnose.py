@@ -46,7 +46,7 @@ import pandas as pd
 from scipy import stats
 
 from synthinfer.conformal import conformal_lower, conformal_upper
-from synthinfer.data import SUMMARY_RESERVED
+from synthinfer.data._taskdata import SUMMARY_RESERVED
 
 __all__ = ["DiagnosticReport", "Finding", "diagnose", "plot_diagnostics"]
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation, check_alpha
-from synthinfer.data import Estimand, TaskData, TaskStatistics, time_values
+from synthinfer.data._taskdata import Estimand, TaskData, TaskStatistics, time_values
 from synthinfer.methods import History, calibrate, check_method
 from synthinfer.results import (
     BACKTEST_COLUMNS,
@@ -204,7 +204,7 @@ def _weights(
     if settings.decay is not None:
         weights = weights * _decay_weights(data, target, history, settings.decay)
     if settings.kernel:
-        from synthinfer.drift import kernel_weights
+        from synthinfer.weights import kernel_weights
 
         weights = weights * kernel_weights(
             data.attributes.loc[list(history)],
@@ -428,7 +428,7 @@ def infer(
         Seed for the bootstrap and the split.
     kernel : str or sequence of str, optional
         Task attributes for similarity weights in ``weighted``
-        (:func:`synthinfer.drift.kernel_weights`); multiplies recency weights
+        (:func:`synthinfer.weights.kernel_weights`); multiplies recency weights
         when ``decay`` is given too.
     bandwidth, mismatch : float
         Kernel bandwidth (in standard deviations of numeric attributes) and

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthinfer.battles import arena, read_battles
-from synthinfer.simulate_battles import simulate_battles
+from synthinfer.arena._simulate import simulate_battles
+from synthinfer.arena._summary import arena, read_battles
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from synthinfer.data import decimal_years
+from synthinfer.data._taskdata import decimal_years
 
 __all__ = [
     "DATASETS",

@@ -99,7 +99,7 @@ def _check_path(source: Source) -> Path:
 def _read_frame(source: Source) -> pd.DataFrame:
     if isinstance(source, pd.DataFrame):
         return source
-    from synthinfer._io import read_table
+    from synthinfer.tables._io import read_table
 
     return read_table(_check_path(source))
 

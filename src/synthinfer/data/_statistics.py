@@ -23,7 +23,7 @@ from synthinfer.intervals import (
 from synthinfer.intervals._families import sample_quantile
 
 if TYPE_CHECKING:
-    from synthinfer.data import Estimand, TaskData, TaskStatistics
+    from synthinfer.data._taskdata import Estimand, TaskData, TaskStatistics
 
 __all__ = ["unit_moments", "unit_statistics"]
 
@@ -34,8 +34,8 @@ _BOOTSTRAP_CELLS = 4_000_000
 def unit_moments(
     rows: pd.DataFrame, tasks: list[str], paired: bool, weighted: bool
 ) -> pd.DataFrame:
-    """Per-task counts, means and estimator variances, from :mod:`synthinfer.aggregate`."""
-    from synthinfer.aggregate import unit_statistics as reduce_units
+    """Per-task counts, means and estimator variances, from :mod:`synthinfer.tables._units`."""
+    from synthinfer.tables._units import unit_statistics as reduce_units
 
     columns = ["task", "source", "value"] + ["weight"] * weighted + ["unit"] * paired
     return reduce_units(rows[columns], engine="pandas").set_index("task").reindex(tasks)
@@ -87,7 +87,7 @@ def unit_statistics(
     -------
     TaskStatistics
     """
-    from synthinfer.data import TaskStatistics
+    from synthinfer.data._taskdata import TaskStatistics
 
     if interval is not None and interval not in INTERVALS:
         raise ValueError(f"interval must be one of {list(INTERVALS)}, got {interval!r}")
@@ -152,7 +152,7 @@ def _real_estimates(
 def _wald_families(
     rows: pd.DataFrame, tasks: list[str], paired: bool, weighted: bool, name: str
 ) -> tuple[IntervalFamily, IntervalFamily, np.ndarray]:
-    """Wald families from per-task means and estimator variances (:mod:`synthinfer.aggregate`)."""
+    """Wald families from per-task means and estimator variances (see :mod:`synthinfer.tables`)."""
     moments = unit_moments(rows, tasks, paired, weighted)
     _check_sizes(moments.rename(columns={"n_synth": "n"}), "synthetic", name)
     history = moments[moments["n_real"] > 0]

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from synthinfer._cli_common import (
+from synthinfer.cli._output import (
     AllocationOption,
     AlphaOption,
     FormatOption,
@@ -142,7 +142,7 @@ def simulate_command(
     method × alpha: coverage, its Monte Carlo SE, mean and median width and
     the width decomposition w1, w2, w3.
     """
-    from synthinfer.simulate import SimulationModel, coverage_study
+    from synthinfer.studies.simulate import SimulationModel, coverage_study
 
     beta_a, beta_b = _pair(beta, "--beta") or (2.0, 2.0)
     spec = SimulationModel(
@@ -207,7 +207,7 @@ def reproduce_command(
     Rows whose difference from the paper exceeds Monte Carlo error (simulated)
     or the paper's rounding (pew, arena) are flagged.
     """
-    from synthinfer.reproduce import reproduce
+    from synthinfer.studies.reproduce import reproduce
 
     directory = out if out is not None else Path(f"reproduce-{name.value}")
     with progress_bar(2 * reps if name is Experiment.simulated else 1, name.value) as progress:
@@ -257,8 +257,8 @@ def plot_command(
     intervals that miss it are drawn dashed. A table with several coordinates
     gets one panel per coordinate.
     """
-    from synthinfer._io import read_table
     from synthinfer.plot import forest_figure
+    from synthinfer.tables._io import read_table
 
     frame = read_table(results)
     figure = forest_figure(

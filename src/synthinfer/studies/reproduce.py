@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synthinfer.simulate import DEFAULT_METHODS, coverage_study
+from synthinfer.studies.simulate import DEFAULT_METHODS, coverage_study
 
 __all__ = [
     "EXPERIMENTS",

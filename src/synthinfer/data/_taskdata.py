@@ -26,11 +26,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from synthinfer._io import read_table
 from synthinfer.intervals import (
     IntervalFamily,
     WaldInterval,
 )
+from synthinfer.tables._io import read_table
 
 __all__ = ["Estimand", "TaskData", "TaskStatistics"]
 
@@ -299,7 +299,7 @@ class TaskData:
         engine : {"auto", "pandas", "duckdb"}
             ``pandas`` reads every row into memory. ``duckdb`` reduces a
             unit-level file out of core to per-task means and standard errors
-            (:func:`synthinfer.aggregate.unit_statistics`), which is all that
+            (:func:`synthinfer.tables._units.unit_statistics`), which is all that
             Wald intervals for means need; bootstrap, Hoeffding and quantile
             intervals need the rows. ``auto`` uses DuckDB for unit-level files
             larger than 256 MB when it is installed, pandas otherwise.
@@ -312,7 +312,7 @@ class TaskData:
             raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
         path = Path(path)
         if engine != "pandas" and _is_unit_file(path) and _wants_duckdb(path, engine):
-            from synthinfer.aggregate import to_summary_table, unit_statistics
+            from synthinfer.tables._units import to_summary_table, unit_statistics
 
             summary = to_summary_table(unit_statistics(path, engine="duckdb", attributes="all"))
             data = cls.from_frame(summary, name=str(path))
@@ -531,7 +531,7 @@ class TaskData:
                     f"to unit-level data"
                 )
             return {coord: self._summary_statistics(coord) for coord in self.coords}
-        from synthinfer._unit_stats import unit_statistics
+        from synthinfer.data._statistics import unit_statistics
 
         rng = np.random.default_rng(seed)
         return {
@@ -570,7 +570,7 @@ class TaskData:
 
 def _is_unit_file(path: Path) -> bool:
     """Whether a file's header names the unit-level columns ``source`` and ``value``."""
-    from synthinfer.aggregate import source_columns
+    from synthinfer.tables._units import source_columns
 
     return {"source", "value"} <= set(source_columns(path))
 

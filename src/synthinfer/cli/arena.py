@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from synthinfer._cli_common import (
+from synthinfer.cli._output import (
     AllocationOption,
     AlphaOption,
     FormatOption,
@@ -142,7 +142,7 @@ def arena_command(
     --protocol the models with human verdicts are backtested; without it,
     models judged by the autorater only are calibrated on all the others.
     """
-    from synthinfer.battles import arena
+    from synthinfer.arena._summary import arena
 
     result = arena(
         battles,
@@ -216,8 +216,8 @@ def simulate_battles_command(
     ] = None,
 ) -> None:
     """Simulate a battle log with human and autorater verdicts on the same battles."""
-    from synthinfer._io import write_table
-    from synthinfer.simulate_battles import simulate_battles
+    from synthinfer.arena._simulate import simulate_battles
+    from synthinfer.tables._io import write_table
 
     simulation = simulate_battles(
         models,

@@ -276,11 +276,11 @@ def write_frame(frame: pd.DataFrame, out: Path, *, json_newline: bool = False) -
         The table.
     out : pathlib.Path
         ``.json`` gets :func:`frame_to_json`; other suffixes go to
-        :func:`synthinfer._io.write_table` (CSV, TSV or Parquet).
+        :func:`synthinfer.tables._io.write_table` (CSV, TSV or Parquet).
     json_newline : bool, default False
         End a JSON file with a newline.
     """
-    from synthinfer._io import write_table
+    from synthinfer.tables._io import write_table
 
     if out.suffix.lower() == ".json":
         out.write_text(format_frame(frame, OutputFormat.json, json_newline=json_newline))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import typer
 
-from synthinfer._cli_common import (
+from synthinfer.cli._output import (
     FormatOption,
     OutputFormat,
     emit,
@@ -24,7 +24,7 @@ __all__ = ["register"]
 
 
 def _read(path: Path) -> pd.DataFrame:
-    from synthinfer._io import read_table
+    from synthinfer.tables._io import read_table
 
     return read_table(path)
 
@@ -39,7 +39,7 @@ def summary_frame(path: Path) -> pd.DataFrame:
     frame = _read(path)
     if "gap_estimate" in frame.columns or "source" not in frame.columns:
         return frame
-    from synthinfer.data import TaskData
+    from synthinfer.data._taskdata import TaskData
 
     data = TaskData.from_frame(frame, name=str(path))
     parts = []

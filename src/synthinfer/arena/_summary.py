@@ -5,7 +5,7 @@ autorater's verdict on the same battle (``a``, ``b`` or ``tie``). Each model is
 a task. The pipeline
 
 1. counts battles per (model, opponent, human verdict, judge verdict) with
-   :func:`synthinfer.aggregate.battle_statistics` (DuckDB for files, so logs
+   :func:`synthinfer.tables._units.battle_statistics` (DuckDB for files, so logs
    of any length stream through a fixed memory budget);
 2. reduces the counts to a **summary table** in DESIGN.md's format, one row
    per model: the synthetic (autorater) estimate and its standard error, the
@@ -51,13 +51,13 @@ import pandas as pd
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
-from synthinfer.aggregate import (
+from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
+from synthinfer.tables._units import (
     DEFAULT_MEMORY_LIMIT,
     BattleStatistics,
     Verdicts,
     battle_statistics,
 )
-from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
 
 __all__ = [
     "ELO_SCALE",
@@ -112,12 +112,12 @@ class BattleCounts:
     def from_statistics(
         cls, stats: BattleStatistics, *, releases: pd.DataFrame | str | Path | None = None
     ) -> BattleCounts:
-        """Arrange :class:`~synthinfer.aggregate.BattleStatistics` as an array.
+        """Arrange :class:`~synthinfer.tables._units.BattleStatistics` as an array.
 
         Parameters
         ----------
         stats : BattleStatistics
-            Counts from :func:`~synthinfer.aggregate.battle_statistics`.
+            Counts from :func:`~synthinfer.tables._units.battle_statistics`.
         releases : DataFrame or path, optional
             Release table with columns ``model`` and ``time`` (or
             ``release_date``); it overrides times from the log.
@@ -195,7 +195,7 @@ class BattleCounts:
 
 
 def _numeric_times(times: pd.Series, name: str) -> pd.Series:
-    from synthinfer.data import decimal_years, time_values
+    from synthinfer.data._taskdata import decimal_years, time_values
 
     times = times.copy()
     if pd.api.types.is_datetime64_any_dtype(times) or times.map(lambda v: hasattr(v, "year")).all():
@@ -206,7 +206,7 @@ def _numeric_times(times: pd.Series, name: str) -> pd.Series:
 def _release_times(
     releases: pd.DataFrame | str | Path, models: Sequence[str], name: str
 ) -> pd.Series:
-    from synthinfer._io import read_table
+    from synthinfer.tables._io import read_table
 
     frame = releases if isinstance(releases, pd.DataFrame) else read_table(releases)
     where = "release table" if isinstance(releases, pd.DataFrame) else str(releases)
@@ -960,7 +960,7 @@ def arena(
     -------
     ArenaResult
     """
-    from synthinfer.data import TaskData
+    from synthinfer.data._taskdata import TaskData
     from synthinfer.evaluate import PROTOCOLS, backtest, infer
 
     if protocol is not None and protocol not in PROTOCOLS:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from synthinfer import datasets as bundled
-from synthinfer._cli_common import (
+from synthinfer.cli._output import (
     AllocationOption,
     AlphaOption,
     FormatOption,
@@ -24,9 +24,9 @@ from synthinfer._cli_common import (
     report_errors,
     split_list,
 )
-from synthinfer._io import write_table
-from synthinfer.data import TaskData
+from synthinfer.data._taskdata import TaskData
 from synthinfer.evaluate import SETTING_NAMES, backtest, infer
+from synthinfer.tables._io import write_table
 
 __all__ = ["app", "main"]
 
@@ -255,9 +255,9 @@ def datasets_attribution() -> None:
 
 def _register_extensions() -> None:
     """Commands defined in their own modules."""
-    from synthinfer._cli_arena import register as register_arena
-    from synthinfer._cli_beyond import register as register_beyond
-    from synthinfer._cli_study import register as register_study
+    from synthinfer.cli.arena import register as register_arena
+    from synthinfer.cli.diagnostics import register as register_beyond
+    from synthinfer.cli.studies import register as register_study
 
     register_study(app)
     register_arena(app)

@@ -1,0 +1,5 @@
+"""Task data: the two table formats, the estimand, and per-task statistics."""
+
+from synthinfer.data._taskdata import Estimand, TaskData, TaskStatistics, decimal_years, time_values
+
+__all__ = ["Estimand", "TaskData", "TaskStatistics", "decimal_years", "time_values"]

@@ -1,0 +1,1 @@
+"""Monte Carlo coverage studies and the paper's reproductions."""
