@@ -14,18 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from synthinfer._columns import BACKTEST_COLUMNS
 from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation, check_alpha
 from synthinfer.data._taskdata import Estimand, TaskData, TaskStatistics, time_values
 from synthinfer.methods import History, calibrate, check_method
-from synthinfer.results import (
-    BACKTEST_COLUMNS,
-    SUMMARY_COLUMNS,
-    BacktestResult,
-    InferenceResult,
-    IntervalResult,
-)
+from synthinfer.results import BacktestResult, InferenceResult, IntervalResult, coverage_summary
 
-__all__ = ["Settings", "backtest", "infer", "summarize_backtest"]
+__all__ = ["Settings", "backtest", "infer"]
 
 PROTOCOLS = ("loo", "temporal")
 
@@ -568,49 +563,4 @@ adjust_mode, n_bootstrap, seed, kernel, bandwidth, mismatch, penalty, progress
     tasks["truth"] = [truths[(r.coord, r.task)] for r in results]
     tasks["covered"] = (tasks["lower"] <= tasks["truth"]) & (tasks["truth"] <= tasks["upper"])
     tasks = tasks[list(BACKTEST_COLUMNS)]
-    return BacktestResult(tasks=tasks, summary_frame=summarize_backtest(tasks), protocol=protocol)
-
-
-def _summary_row(group: pd.DataFrame) -> dict[str, float]:
-    covered = group["covered"].to_numpy(dtype=float)
-    coverage = covered.mean()
-    n = covered.size
-    width = group["width"].to_numpy(dtype=float)
-    return {
-        "tasks": group["task"].nunique(),
-        "coverage": coverage,
-        "coverage_mcse": float(np.sqrt(coverage * (1 - coverage) / n)),
-        "joint_coverage": group.groupby("task")["covered"].all().mean(),
-        "mean_width": float(width.mean()),
-        "median_width": float(np.median(width)),
-        "w1": float(group["w1"].mean()),
-        "w2": float(group["w2"].mean()),
-        "w3": float(group["w3"].mean()),
-        "infeasible": int((~group["feasible"].astype(bool)).sum()),
-    }
-
-
-def summarize_backtest(tasks: pd.DataFrame) -> pd.DataFrame:
-    """Coverage and widths per method × alpha × coordinate.
-
-    For a multidimensional estimand a pooled row with ``coord = "all"`` is
-    added: ``coverage`` and widths pooled over coordinates, and
-    ``joint_coverage`` the share of tasks whose whole rectangle covers.
-
-    Parameters
-    ----------
-    tasks : pandas.DataFrame
-        Per-task backtest rows.
-
-    Returns
-    -------
-    pandas.DataFrame
-    """
-    rows = []
-    multi = tasks["coord"].nunique() > 1
-    for (method, alpha), group in tasks.groupby(["method", "alpha"], sort=False):
-        for coord, part in group.groupby("coord", sort=False):
-            rows.append({"method": method, "alpha": alpha, "coord": coord, **_summary_row(part)})
-        if multi:
-            rows.append({"method": method, "alpha": alpha, "coord": "all", **_summary_row(group)})
-    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    return BacktestResult(tasks=tasks, summary_frame=coverage_summary(tasks), protocol=protocol)

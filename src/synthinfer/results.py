@@ -2,64 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
+from synthinfer._columns import COVERAGE_COLUMNS, OUTPUT_COLUMNS
 from synthinfer.allocation import Allocation
 from synthinfer.intervals import IntervalFamily
 from synthinfer.methods import Calibration, History, calibrate
 
 __all__ = [
-    "BACKTEST_COLUMNS",
-    "OUTPUT_COLUMNS",
-    "SUMMARY_COLUMNS",
     "BacktestResult",
     "InferenceResult",
     "IntervalResult",
+    "coverage_statistics",
+    "coverage_summary",
 ]
-
-OUTPUT_COLUMNS = (
-    "task",
-    "coord",
-    "method",
-    "alpha",
-    "alpha1",
-    "alpha2",
-    "alpha3",
-    "estimate",
-    "lower",
-    "upper",
-    "width",
-    "synth_lower",
-    "synth_upper",
-    "gap_lower",
-    "gap_upper",
-    "w1",
-    "w2",
-    "w3",
-    "feasible",
-    "n_history",
-    "n_effective",
-)
-BACKTEST_COLUMNS = (*OUTPUT_COLUMNS, "truth", "covered")
-SUMMARY_COLUMNS = (
-    "method",
-    "alpha",
-    "coord",
-    "tasks",
-    "coverage",
-    "coverage_mcse",
-    "joint_coverage",
-    "mean_width",
-    "median_width",
-    "w1",
-    "w2",
-    "w3",
-    "infeasible",
-)
 
 
 def clip_to_bounds(
@@ -295,6 +257,78 @@ class BacktestResult:
 
     def with_tasks(self, tasks: pd.DataFrame) -> BacktestResult:
         """A copy with different per-task rows (summary recomputed)."""
-        from synthinfer.evaluate import summarize_backtest
+        return replace(self, tasks=tasks, summary_frame=coverage_summary(tasks))
 
-        return replace(self, tasks=tasks, summary_frame=summarize_backtest(tasks))
+
+def coverage_statistics(covered: ArrayLike, width: ArrayLike) -> dict[str, float]:
+    """Coverage, its Monte Carlo standard error, and the mean and median width.
+
+    The one place where coverage is summarized: backtests (over held-out
+    tasks) and simulation studies (over replications) both call it.
+
+    Parameters
+    ----------
+    covered : array_like of bool
+        Whether each interval covered its truth.
+    width : array_like of float
+        Each interval's width (``inf`` for an infinite interval).
+
+    Returns
+    -------
+    dict
+        ``coverage``, ``coverage_mcse`` (``sqrt(c (1 − c) / n)``),
+        ``mean_width`` and ``median_width``.
+    """
+    hits = np.asarray(covered, dtype=float)
+    widths = np.asarray(width, dtype=float)
+    coverage = float(hits.mean())
+    with np.errstate(invalid="ignore"):
+        mean_width = float(np.mean(widths))
+    return {
+        "coverage": coverage,
+        "coverage_mcse": math.sqrt(coverage * (1.0 - coverage) / hits.size),
+        "mean_width": mean_width,
+        "median_width": float(np.median(widths)),
+    }
+
+
+def _summary_row(group: pd.DataFrame) -> dict[str, float]:
+    statistics = coverage_statistics(group["covered"], group["width"])
+    return {
+        "tasks": group["task"].nunique(),
+        "coverage": statistics["coverage"],
+        "coverage_mcse": statistics["coverage_mcse"],
+        "joint_coverage": group.groupby("task")["covered"].all().mean(),
+        "mean_width": statistics["mean_width"],
+        "median_width": statistics["median_width"],
+        "w1": float(group["w1"].mean()),
+        "w2": float(group["w2"].mean()),
+        "w3": float(group["w3"].mean()),
+        "infeasible": int((~group["feasible"].astype(bool)).sum()),
+    }
+
+
+def coverage_summary(tasks: pd.DataFrame) -> pd.DataFrame:
+    """Coverage and widths per method × alpha × coordinate.
+
+    For a multidimensional estimand a pooled row with ``coord = "all"`` is
+    added: ``coverage`` and widths pooled over coordinates, and
+    ``joint_coverage`` the share of tasks whose whole rectangle covers.
+
+    Parameters
+    ----------
+    tasks : pandas.DataFrame
+        Per-task backtest rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    rows = []
+    multi = tasks["coord"].nunique() > 1
+    for (method, alpha), group in tasks.groupby(["method", "alpha"], sort=False):
+        for coord, part in group.groupby("coord", sort=False):
+            rows.append({"method": method, "alpha": alpha, "coord": coord, **_summary_row(part)})
+        if multi:
+            rows.append({"method": method, "alpha": alpha, "coord": "all", **_summary_row(group)})
+    return pd.DataFrame(rows, columns=list(COVERAGE_COLUMNS))

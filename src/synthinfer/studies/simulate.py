@@ -61,10 +61,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from synthinfer._columns import OUTPUT_COLUMNS
 from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation, check_alpha
 from synthinfer.intervals import WaldInterval
 from synthinfer.methods import METHODS, Calibration, History, calibrate
-from synthinfer.results import OUTPUT_COLUMNS
 
 __all__ = [
     "DEFAULT_METHODS",

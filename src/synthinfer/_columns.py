@@ -1,0 +1,183 @@
+"""Column names of the input formats and of every output table, each set named once.
+
+These lists are the data contract of DESIGN.md: scripts and other tools rely
+on their names and order. Nothing here imports from the rest of the package.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ARENA_READABLE_COLUMNS",
+    "BACKTEST_COLUMNS",
+    "BATTLE_COLUMNS",
+    "COVERAGE_COLUMNS",
+    "NO_COORD",
+    "OUTPUT_COLUMNS",
+    "READABLE_COLUMNS",
+    "SOURCES",
+    "STUDY_COLUMNS",
+    "STUDY_REP_COLUMNS",
+    "SUMMARY_NUMERIC",
+    "SUMMARY_RESERVED",
+    "SUMMARY_TABLE_COLUMNS",
+    "UNIT_RESERVED",
+    "UNIT_STATISTICS_COLUMNS",
+    "UNIT_TABLE_COLUMNS",
+]
+
+# ----------------------------------------------------------------------------- inputs
+
+SOURCES = ("real", "synthetic")
+"""Allowed values of a unit-level table's ``source`` column."""
+
+NO_COORD = ""
+"""The coordinate name of a one-dimensional estimand."""
+
+UNIT_TABLE_COLUMNS = ("task", "source", "value")
+"""Columns every unit-level (long) table has."""
+
+UNIT_RESERVED = ("task", "source", "value", "weight", "unit", "coord")
+"""Columns of a unit-level table with a fixed meaning; the others are task attributes."""
+
+SUMMARY_TABLE_COLUMNS = ("task", "synth_estimate", "synth_se")
+"""Columns every summary table (one row per task) has."""
+
+SUMMARY_NUMERIC = (
+    "synth_estimate",
+    "synth_se",
+    "real_estimate",
+    "real_se",
+    "gap_estimate",
+    "gap_se",
+    "n_real",
+    "n_synth",
+    "task_weight",
+)
+"""Numeric columns of a summary table with a fixed meaning."""
+
+SUMMARY_RESERVED = frozenset({"task", "coord", *SUMMARY_NUMERIC} - {"task_weight"})
+"""Summary-table columns that are not task attributes (``task_weight`` is one)."""
+
+UNIT_STATISTICS_COLUMNS = (
+    "task",
+    "coord",
+    "n_synth",
+    "synth_mean",
+    "synth_var",
+    "n_real",
+    "real_mean",
+    "real_var",
+    "n_pairs",
+    "gap_mean",
+    "gap_var",
+)
+"""Per-task sufficient statistics of a unit-level table (then its task attributes)."""
+
+BATTLE_COLUMNS = ("model", "opponent", "human", "judge", "count")
+"""Counts of a battle log per (model, opponent, human verdict, judge verdict)."""
+
+# ---------------------------------------------------------------------------- outputs
+
+OUTPUT_COLUMNS = (
+    "task",
+    "coord",
+    "method",
+    "alpha",
+    "alpha1",
+    "alpha2",
+    "alpha3",
+    "estimate",
+    "lower",
+    "upper",
+    "width",
+    "synth_lower",
+    "synth_upper",
+    "gap_lower",
+    "gap_upper",
+    "w1",
+    "w2",
+    "w3",
+    "feasible",
+    "n_history",
+    "n_effective",
+)
+"""One row per target × coordinate × method × α (``infer``)."""
+
+BACKTEST_COLUMNS = (*OUTPUT_COLUMNS, "truth", "covered")
+"""One row per held-out task × coordinate × method × α (``backtest``)."""
+
+COVERAGE_COLUMNS = (
+    "method",
+    "alpha",
+    "coord",
+    "tasks",
+    "coverage",
+    "coverage_mcse",
+    "joint_coverage",
+    "mean_width",
+    "median_width",
+    "w1",
+    "w2",
+    "w3",
+    "infeasible",
+)
+"""A backtest's coverage summary: one row per method × α × coordinate."""
+
+STUDY_COLUMNS = (
+    "method",
+    "alpha",
+    "coverage",
+    "coverage_mcse",
+    "mean_width",
+    "median_width",
+    "w1",
+    "w2",
+    "w3",
+    "reps",
+    "tasks",
+)
+"""A Monte Carlo study's summary: one row per method × α."""
+
+STUDY_REP_COLUMNS = (
+    "rep",
+    *(c for c in OUTPUT_COLUMNS if c not in ("task", "coord", "n_effective")),
+    "truth",
+    "covered",
+)
+"""A Monte Carlo study's per-replication rows: the output columns, one row per replication."""
+
+READABLE_COLUMNS = (
+    "task",
+    "coord",
+    "method",
+    "alpha",
+    "estimate",
+    "lower",
+    "upper",
+    "width",
+    "w1",
+    "w2",
+    "w3",
+    "feasible",
+    "n_history",
+    "n_effective",
+)
+"""The columns ``infer`` prints when its results are shown as a table for people."""
+
+ARENA_READABLE_COLUMNS = (
+    "task",
+    "method",
+    "alpha",
+    "estimate",
+    "lower",
+    "upper",
+    "width",
+    "truth",
+    "covered",
+    "rank_lower",
+    "rank_upper",
+    "estimate_elo",
+    "lower_elo",
+    "upper_elo",
+)
+"""The columns ``arena`` prints, where present, when its results are shown as a table."""

@@ -1,0 +1,240 @@
+"""The one door every argument passes: levels, lists, bounds, names, seeds, columns.
+
+Each check normalizes one kind of argument and, when it is wrong, raises one
+``ValueError`` whose message names the argument, says what is allowed and
+shows what was given. The library, its studies and its command line all call
+these functions, so a problem is worded the same way wherever it is met.
+Nothing here imports from the rest of the package.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+__all__ = [
+    "check_alpha",
+    "check_alphas",
+    "check_bounds",
+    "check_choice",
+    "check_choices",
+    "check_columns",
+    "check_count",
+    "check_range",
+    "check_seed",
+    "number_list",
+    "split_list",
+]
+
+_NO_BOUNDS = ("none", "")
+
+
+def split_list(values: str | Iterable[Any] | None) -> list[str]:
+    """Flatten comma-separated text into a list of stripped, non-empty items.
+
+    Parameters
+    ----------
+    values : str, iterable or None
+        ``"a,b"``, ``["a", "b,c"]`` (a repeated command-line option), or ``None``.
+
+    Returns
+    -------
+    list of str
+        The items in order; empty for ``None``.
+
+    Examples
+    --------
+    >>> split_list(["exchangeable, task-only", "finite-sample"])
+    ['exchangeable', 'task-only', 'finite-sample']
+    """
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    items: list[str] = []
+    for value in values:
+        items.extend(part.strip() for part in str(value).split(",") if part.strip())
+    return items
+
+
+def number_list(values: str | float | Iterable[Any] | None, name: str) -> list[float]:
+    """Numbers from comma-separated text, a number, or a sequence of either.
+
+    Parameters
+    ----------
+    values : str, float, iterable or None
+        E.g. ``"0.1,0.2"``, ``0.1``, ``[0.1, "0.2"]``.
+    name : str
+        The argument's name for the error message (e.g. ``--alpha``).
+
+    Returns
+    -------
+    list of float
+        Empty for ``None``.
+    """
+    if values is None:
+        return []
+    if isinstance(values, int | float) and not isinstance(values, bool):
+        return [float(values)]
+    numbers = []
+    for item in split_list(values):
+        try:
+            numbers.append(float(item))
+        except ValueError:
+            raise ValueError(
+                f"{name} takes numbers (comma-separated), got {item!r}"
+            ) from None
+    return numbers
+
+
+def check_alpha(alpha: Any, name: str = "alpha") -> float:
+    """Return ``alpha`` as a float after checking it lies strictly between 0 and 1.
+
+    Parameters
+    ----------
+    alpha : float
+        Miscoverage level.
+    name : str
+        Name used in the error message.
+
+    Returns
+    -------
+    float
+    """
+    try:
+        value = float(alpha)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in (0, 1), got {alpha!r}") from None
+    if math.isnan(value) or not (0.0 < value < 1.0):
+        raise ValueError(f"{name} must lie strictly between 0 and 1, got {alpha!r}")
+    return value
+
+
+def check_alphas(alpha: Any, name: str = "alpha") -> tuple[float, ...]:
+    """One or more levels (a number, ``"0.1,0.2"`` or a sequence), each checked.
+
+    Returns
+    -------
+    tuple of float
+        In the order given; at least one.
+    """
+    values = [alpha] if isinstance(alpha, int | float) else _non_empty(alpha, name)
+    return tuple(check_alpha(value, name) for value in number_list(values, name))
+
+
+def _non_empty(values: Any, name: str) -> list[Any]:
+    items = split_list(values) if isinstance(values, str) else list(values or [])
+    if not items:
+        raise ValueError(f"{name} must not be empty")
+    return items
+
+
+def check_bounds(bounds: Any) -> tuple[float, float] | None:
+    """Normalize ``bounds``: ``None``/``"none"``, ``"LO,HI"`` or a pair with ``LO < HI``.
+
+    Returns
+    -------
+    (float, float) or None
+    """
+    if bounds is None or (isinstance(bounds, str) and bounds.strip().lower() in _NO_BOUNDS):
+        return None
+    if isinstance(bounds, str):
+        try:
+            bounds = tuple(float(part) for part in bounds.split(","))
+        except ValueError:
+            raise ValueError(f"bounds must be 'LO,HI' numbers, got {bounds!r}") from None
+    try:
+        pair = tuple(float(b) for b in bounds)
+    except (TypeError, ValueError):
+        raise ValueError(f"bounds must be two finite numbers LO < HI, got {bounds!r}") from None
+    if len(pair) != 2 or not all(math.isfinite(b) for b in pair) or not pair[0] < pair[1]:
+        raise ValueError(f"bounds must be two finite numbers LO < HI, got {bounds!r}")
+    return pair[0], pair[1]
+
+
+def check_choice(value: Any, choices: Collection[str], name: str) -> str:
+    """Return ``value`` if it is one of ``choices``, else name them all.
+
+    Examples
+    --------
+    >>> check_choice("loo", ("loo", "temporal"), "protocol")
+    'loo'
+    """
+    text = getattr(value, "value", value)  # accept a str Enum member
+    if text not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return str(text)
+
+
+def check_choices(values: Any, choices: Collection[str], name: str) -> tuple[str, ...]:
+    """One or more names (comma-separated text or a sequence), each one of ``choices``."""
+    return tuple(check_choice(v, choices, name) for v in split_list(_non_empty(values, name)))
+
+
+def check_count(value: Any, name: str, minimum: int = 1) -> int:
+    """A whole number at least ``minimum`` (booleans and fractions are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    if int(value) < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_range(
+    value: Any,
+    name: str,
+    low: float,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """A number in the interval from ``low`` to ``high`` (each end open or closed)."""
+    left, right = ("(" if low_open else "["), (")" if high_open else "]")
+    where = f"{left}{low:g}, {high:g}{right}" if math.isfinite(high) else None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    above = number > low if low_open else number >= low
+    below = number < high if high_open else number <= high
+    if not (above and below):
+        if where is None:
+            what = "positive" if low == 0 and low_open else f"at least {low:g}"
+            if low == 0 and not low_open:
+                what = "non-negative"
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+        raise ValueError(f"{name} must lie in {where}, got {value!r}")
+    return number
+
+
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """``None`` or a non-negative whole number (what NumPy's generators accept)."""
+    if seed is None:
+        return None
+    return check_count(seed, name, minimum=0)
+
+
+def check_columns(
+    columns: Sequence[str], required: Iterable[str], where: str, what: str = "table"
+) -> None:
+    """Stop with one message naming every required column that ``columns`` lacks.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The columns present.
+    required : iterable of str
+        The columns needed.
+    where : str
+        The data's name (a file, or ``"data"`` for a frame).
+    what : str
+        What kind of table it was read as (``unit-level table``, ...).
+    """
+    missing = [column for column in required if column not in columns]
+    if missing:
+        raise ValueError(
+            f"{where}: a {what} needs column(s) {', '.join(map(repr, missing))}; "
+            f"found {', '.join(map(repr, columns)) or 'none'}"
+        )
