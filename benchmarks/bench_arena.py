@@ -18,8 +18,7 @@ import time
 import warnings
 from pathlib import Path
 
-from synthinfer.arena._simulate import simulate_battles
-from synthinfer.arena._summary import arena, read_battles
+from synthinfer.arena import arena, read_battles, simulate_battles
 
 
 def main() -> None:
@@ -27,12 +26,12 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=75)
     parser.add_argument("--battles", type=int, default=280_000)
     parser.add_argument("--anchors", default="24,34,44")
-    parser.add_argument("--n-bootstrap", type=int, default=60)
+    parser.add_argument("--n-gap-bootstrap", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     anchors = [int(a) for a in args.anchors.split(",")]
 
-    sim = simulate_battles(args.models, args.battles, release_order=True, rng=args.seed)
+    sim = simulate_battles(args.models, args.battles, release_order=True, seed=args.seed)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "battles.parquet"
         sim.battles.to_parquet(path)
@@ -51,7 +50,7 @@ def main() -> None:
                     anchor=anchor,
                     alpha=[0.1, 0.2],
                     method=["exchangeable", "finite-sample", "synthetic-only"],
-                    n_bootstrap=args.n_bootstrap,
+                    n_gap_bootstrap=args.n_gap_bootstrap,
                     seed=args.seed,
                 )
             timings[anchor] = time.perf_counter() - tick

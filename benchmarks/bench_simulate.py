@@ -99,7 +99,7 @@ def bench_section(runs: int = 5) -> list[dict[str, object]]:
 
 def bench_in_process() -> dict[str, float]:
     """Compute time of the section inside one process (no start-up, no files)."""
-    from synthinfer.studies.simulate import coverage_study
+    from synthinfer.studies import coverage_study
 
     configs = [(40, "abs:0.005,0.005", (0.1, 0.15)), (100, "prop:0.1,0.2,0.7", (0.1, 0.15, 0.2))]
     times = []
@@ -146,7 +146,7 @@ def bench_loop(reps: int = 1000) -> dict[str, float]:
 
 _SCALING_SNIPPET = """
 import json, time
-from synthinfer.studies.simulate import coverage_study
+from synthinfer.studies import coverage_study
 start = time.perf_counter()
 result = coverage_study(reps={reps}, tasks={tasks}, alphas=[0.1], seed=1)
 print(json.dumps({{"compute_s": time.perf_counter() - start}}))

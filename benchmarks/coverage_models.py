@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from synthinfer.studies.simulate import DEFAULT_METHODS, SimulationModel, coverage_study
+from synthinfer.studies import DEFAULT_METHODS, SimulationModel, coverage_study
 
 RUNS = [
     ("bernoulli", SimulationModel("bernoulli"), {}),

@@ -21,9 +21,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synthinfer.adjust import full_conformal_band, group_subsets, split_conformal_band
+from synthinfer.adjust import full_conformal_band, split_conformal_band
 from synthinfer.intervals import WaldInterval
 from synthinfer.methods import History, calibrate
+from synthinfer.studies import group_subsets
 
 ALLOCATION = "prop:0.1,0.2,0.7"
 

@@ -253,16 +253,3 @@ def test_history_covariates_builds_history_fields():
     assert isinstance(fields["gap_model"], SplitConformalGapModel)
     with pytest.raises(ValueError, match=r"\['party'\].*synth_estimate"):
         history_covariates(attributes, stats, "d", ["a"], columns="party")
-
-
-def test_group_subsets_keep_same_group_history_and_target():
-    from synthinfer.adjust import group_subsets
-
-    groups = np.array([[0, 1, 0, 1, 0], [1, 1, 0, 1, 1], [0, 1, 1, 1, 0]])
-    values = np.arange(15.0).reshape(3, 5)
-    seen = {}
-    for reps, subset in group_subsets({"v": values}, groups):
-        for row, rep in enumerate(reps):
-            seen[int(rep)] = subset["v"][row].tolist()
-    # Same-group history in its original order, then the target.
-    assert seen == {0: [0.0, 2.0, 4.0], 1: [5.0, 6.0, 8.0, 9.0], 2: [10.0, 14.0]}

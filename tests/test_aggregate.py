@@ -1,4 +1,4 @@
-"""Sufficient statistics of unit-level tables and battle logs: DuckDB and pandas agree."""
+"""Sufficient statistics of unit-level tables and battle logs: backends and files agree."""
 
 from __future__ import annotations
 
@@ -8,16 +8,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synthinfer._columns import UNIT_STATISTICS_COLUMNS
 from synthinfer.datasets import dataset_path
-from synthinfer.tables._units import (
-    UNIT_STATISTICS_COLUMNS,
-    Verdicts,
-    battle_statistics,
-    unit_statistics,
-)
+from synthinfer.tables import Verdicts, battle_statistics, unit_statistics
 
 ENGINES = ["pandas", "duckdb"]
 BATTLES = Path(str(dataset_path("arena_judge_battles")))
+
+
+def on(engine: str, frame: pd.DataFrame):
+    """The frame as it is (pandas), or as a DuckDB relation (computed on in DuckDB)."""
+    if engine == "pandas":
+        return frame
+    import duckdb
+
+    return duckdb.from_df(frame)
 
 
 def long_table(*, paired: bool, weighted: bool, seed: int = 0, offset: float = 1e3) -> pd.DataFrame:
@@ -49,12 +54,12 @@ def long_table(*, paired: bool, weighted: bool, seed: int = 0, offset: float = 1
 @pytest.mark.parametrize("weighted", [False, True])
 def test_engines_agree(paired: bool, weighted: bool, tmp_path: Path) -> None:
     frame = long_table(paired=paired, weighted=weighted)
-    expected = unit_statistics(frame, engine="pandas", attributes=["time"])
+    expected = unit_statistics(frame, attributes=["time"])
     assert list(expected.columns) == [*UNIT_STATISTICS_COLUMNS, "time"]
     path = tmp_path / "units.parquet"
     frame.to_parquet(path)
     for got in (
-        unit_statistics(frame, engine="duckdb", attributes=["time"]),
+        unit_statistics(on("duckdb", frame), attributes=["time"]),
         unit_statistics(path, attributes=["time"]),
     ):
         pd.testing.assert_frame_equal(got, expected, rtol=1e-12, atol=0, check_dtype=False)
@@ -67,7 +72,7 @@ def test_csv_file_matches_frame(tmp_path: Path) -> None:
     path = tmp_path / "units.csv"
     frame.to_csv(path, index=False)
     got = unit_statistics(path, engine="duckdb")
-    expected = unit_statistics(frame, engine="pandas")
+    expected = unit_statistics(frame)
     pd.testing.assert_frame_equal(got, expected, rtol=1e-12, check_dtype=False)
 
 
@@ -82,7 +87,7 @@ def test_unweighted_formulas(engine: str) -> None:
             "unit": ["a", "b", "c"] * 2,
         }
     )
-    row = unit_statistics(frame, engine=engine).iloc[0]
+    row = unit_statistics(on(engine, frame)).iloc[0]
     assert row["coord"] == ""
     assert row["real_mean"] == pytest.approx(2 / 3)
     assert row["real_var"] == pytest.approx((1 / 3) / 3)  # s² = 1/3, n = 3
@@ -90,7 +95,7 @@ def test_unweighted_formulas(engine: str) -> None:
     assert row["n_pairs"] == 3
     assert row["gap_mean"] == pytest.approx(-1 / 3)  # differences 0, -1, 0
     assert row["gap_var"] == pytest.approx((1 / 3) / 3)
-    unpaired = unit_statistics(frame.drop(columns="unit"), engine=engine).iloc[0]
+    unpaired = unit_statistics(on(engine, frame.drop(columns="unit"))).iloc[0]
     assert unpaired["n_pairs"] == 0
     assert unpaired["gap_var"] == pytest.approx(row["real_var"] + row["synth_var"])
 
@@ -108,7 +113,7 @@ def test_hajek_formulas(engine: str) -> None:
             "unit": [1, 2, 3, 1, 2, 3],
         }
     )
-    row = unit_statistics(frame, engine=engine).iloc[0]
+    row = unit_statistics(on(engine, frame)).iloc[0]
     mu = (w * x).sum() / w.sum()
     assert row["real_mean"] == pytest.approx(mu)
     assert row["real_var"] == pytest.approx((w**2 * (x - mu) ** 2).sum() / w.sum() ** 2)
@@ -174,7 +179,7 @@ def _broken(kind: str) -> pd.DataFrame:
 )
 def test_validation_errors(engine: str, kind: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        unit_statistics(_broken(kind), engine=engine)
+        unit_statistics(on(engine, _broken(kind)))
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -182,18 +187,18 @@ def test_varying_attribute(engine: str) -> None:
     frame = long_table(paired=False, weighted=False)
     frame.loc[0, "time"] = 99.0
     with pytest.raises(ValueError, match="column 'time' varies within task 't0'"):
-        unit_statistics(frame, engine=engine, attributes=["time"])
+        unit_statistics(on(engine, frame), attributes=["time"])
 
 
 def test_bad_engine() -> None:
     with pytest.raises(ValueError, match="engine must be one of"):
-        unit_statistics(long_table(paired=False, weighted=False), engine="spark")
+        unit_statistics(long_table(paired=False, weighted=False), engine="pandas")
 
 
 # ----------------------------------------------------------------------- battles
 def test_battle_engines_agree(tmp_path: Path) -> None:
     frame = pd.read_csv(BATTLES)
-    expected = battle_statistics(frame, engine="pandas")
+    expected = battle_statistics(frame)
     path = tmp_path / "battles.parquet"
     frame.to_parquet(path)
     for source in (BATTLES, path):
@@ -227,17 +232,17 @@ def test_battle_validation(engine: str) -> None:
     bad = frame.copy()
     bad.loc[[3, 4], "human"] = "model_a"
     with pytest.raises(ValueError, match=r"column 'human' has unknown verdict values: 'model_a'"):
-        battle_statistics(bad, engine=engine)
+        battle_statistics(on(engine, bad))
     same = frame.copy()
     same.loc[0, "model_b"] = same.loc[0, "model_a"]
     with pytest.raises(ValueError, match=r"1 battle\(s\) pit a model against itself"):
-        battle_statistics(same, engine=engine)
+        battle_statistics(on(engine, same))
     missing = frame.copy()
     missing.loc[0, "judge"] = None
     with pytest.raises(ValueError, match=r"column 'judge' is empty in 1 row"):
-        battle_statistics(missing, engine=engine)
+        battle_statistics(on(engine, missing))
     with pytest.raises(ValueError, match=r"needs column\(s\) 'verdict'"):
-        battle_statistics(frame, human="verdict", engine=engine)
+        battle_statistics(on(engine, frame), human="verdict")
 
 
 def test_verdict_spellings_and_times() -> None:
@@ -275,7 +280,7 @@ def test_verdicts_parse() -> None:
 
 def test_all_attributes_and_summary_table(tmp_path: Path) -> None:
     from synthinfer.data._taskdata import TaskData
-    from synthinfer.tables._units import to_summary_table
+    from synthinfer.tables import to_summary_table
 
     frame = long_table(paired=True, weighted=False).drop(columns="coord")
     path = tmp_path / "units.csv"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation, check_alpha
+from synthinfer._validation import check_alpha
+from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
 
 
 def test_prop_split_by_hand():

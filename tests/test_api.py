@@ -53,7 +53,11 @@ PUBLIC_API = [
     "min_history_for",
     "pew_tasks",
     "plan_table",
+    "plot_diagnostics",
+    "plot_plan",
     "read_battles",
+    "recency_weights",
+    "simulate_battles",
     "simulate_tasks",
     "unit_statistics",
     "weighted_lower",
@@ -88,3 +92,9 @@ def test_star_import_gives_exactly_the_public_api():
     namespace: dict[str, object] = {}
     exec("from synthinfer import *", namespace)
     assert sorted(k for k in namespace if k != "__builtins__") == PUBLIC_API
+
+
+def test_no_lazy_attribute_map():
+    # Every public name is bound at import time; nothing is resolved through __getattr__.
+    assert "__getattr__" not in vars(synthinfer)
+    assert all(name in vars(synthinfer) for name in synthinfer.__all__)

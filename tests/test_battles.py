@@ -11,19 +11,20 @@ import pytest
 from scipy import optimize
 from scipy.special import expit
 
-from synthinfer.arena._simulate import BattleModel, simulate_battles
-from synthinfer.arena._summary import (
+from synthinfer.arena import (
     ELO_SCALE,
     BattleCounts,
+    BattleModel,
     arena,
     arena_summary,
     fit_bradley_terry,
     place_model,
     rank_interval,
     read_battles,
+    simulate_battles,
     win_rate_summary,
 )
-from synthinfer.data._taskdata import TaskData
+from synthinfer.data import TaskData
 from synthinfer.datasets import dataset_path
 from synthinfer.evaluate import backtest
 
@@ -129,7 +130,7 @@ def test_rank_interval() -> None:
 
 
 def test_bradley_terry_summary(counts: BattleCounts) -> None:
-    summary = arena_summary(counts, estimand="bradley-terry", n_bootstrap=60, seed=0)
+    summary = arena_summary(counts, estimand="bradley-terry", n_gap_bootstrap=60, seed=0)
     table = summary.table.set_index("task")
     assert summary.reference == "vicuna-13b"  # most battles; never a task
     assert "vicuna-13b" not in table.index and len(table) == 19
@@ -138,7 +139,7 @@ def test_bradley_terry_summary(counts: BattleCounts) -> None:
         table["gap_estimate"], table["real_estimate"] - table["synth_estimate"], atol=1e-12
     )
     assert (table["gap_se"] > 0).all() and (table["synth_se"] > 0).all()
-    again = arena_summary(counts, estimand="bradley-terry", n_bootstrap=60, seed=0)
+    again = arena_summary(counts, estimand="bradley-terry", n_gap_bootstrap=60, seed=0)
     pd.testing.assert_frame_equal(again.table, summary.table)
     # held-out placement: the real strength of gpt-4 against the field without it
     field = summary.field["gpt-4"]
@@ -148,14 +149,15 @@ def test_bradley_terry_summary(counts: BattleCounts) -> None:
 
 def test_bootstrap_gap_se_matches_row_bootstrap(counts: BattleCounts) -> None:
     """Multinomial cell counts give the same gap SE as resampling battles."""
-    from synthinfer.arena._summary import _bootstrap_gap_se, _field, _placements
+    from synthinfer.arena._bradley_terry import bootstrap_gap_se, place_human_and_judge
+    from synthinfer.arena._summary import field_strengths
 
     model = counts.index("koala-13b")
     wins, games = counts.human_wins()
     ref = counts.index("vicuna-13b")
-    field = _field(counts, wins, games, counts.is_history, ref, exclude=model)
+    field = field_strengths(counts, wins, games, counts.is_history, ref, exclude=model)
     cells = counts.paired[model]
-    cell_se = _bootstrap_gap_se(cells, field, 2000, np.random.default_rng(0))
+    cell_se = bootstrap_gap_se(cells, field, 2000, np.random.default_rng(0))
     # resample the battles themselves (one row per battle: opponent, human, judge)
     flat = cells.reshape(-1)
     rows = np.repeat(np.arange(flat.size), flat)
@@ -163,7 +165,7 @@ def test_bootstrap_gap_se_matches_row_bootstrap(counts: BattleCounts) -> None:
     picks = rows[rng.integers(0, rows.size, size=(2000, rows.size))]
     resampled = np.zeros((2000, flat.size))
     np.add.at(resampled, (np.arange(2000)[:, None], picks), 1.0)
-    human, judge = _placements(resampled.reshape((2000, *cells.shape)), field)
+    human, judge = place_human_and_judge(resampled.reshape((2000, *cells.shape)), field)
     direct = np.std(human.strength - judge.strength, ddof=1)
     assert cell_se == pytest.approx(direct, rel=0.1)
 
@@ -176,7 +178,7 @@ def test_arena_equals_backtest_on_summary(tmp_path: Path) -> None:
             protocol="loo",
             alpha=[0.2, 0.3],
             method=["exchangeable", "finite-sample", "synthetic-only"],
-            n_bootstrap=50,
+            n_gap_bootstrap=50,
             seed=3,
         )
         path = tmp_path / f"{estimand}.csv"
@@ -197,7 +199,7 @@ def test_arena_equals_backtest_on_summary(tmp_path: Path) -> None:
 
 def test_bradley_terry_columns() -> None:
     result = arena(
-        BATTLES, estimand="bradley-terry", alpha=0.3, method="finite-sample", n_bootstrap=30
+        BATTLES, estimand="bradley-terry", alpha=0.3, method="finite-sample", n_gap_bootstrap=30
     )
     tasks = result.tasks
     np.testing.assert_allclose(tasks["lower_elo"], tasks["lower"] * ELO_SCALE)
@@ -212,7 +214,7 @@ def test_bradley_terry_columns() -> None:
 
 
 def test_anchor_and_temporal() -> None:
-    sim = simulate_battles(16, 16_000, release_order=True, rng=5)
+    sim = simulate_battles(16, 16_000, release_order=True, seed=5)
     counts = read_battles(sim.battles)
     assert counts.order()[:3] == ["model-00", "model-01", "model-02"]
     table = win_rate_summary(counts, anchor=4)
@@ -228,7 +230,7 @@ def test_anchor_and_temporal() -> None:
             anchor=2,
             alpha=0.4,
             method="finite-sample",
-            n_bootstrap=20,
+            n_gap_bootstrap=20,
         )
     assert result.arena_summary.reference == "model-00"
     assert set(result.tasks["task"]) == {f"model-{k:02d}" for k in range(10, 16)}
@@ -276,8 +278,8 @@ def test_release_table(counts: BattleCounts) -> None:
 
 
 def test_simulator_truth() -> None:
-    model = BattleModel.draw(6, release_order=True, rng=2)
-    battles = model.battles(400_000, rng=3)
+    model = BattleModel.draw(6, release_order=True, seed=2)
+    battles = model.battles(400_000, seed=3)
     pairs = pd.crosstab(battles["model_a"], battles["model_b"]).to_numpy()
     pairs = (pairs + pairs.T) / (pairs + pairs.T).sum()
     weights = model.pair_weights() / model.pair_weights().sum()

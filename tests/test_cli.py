@@ -278,3 +278,82 @@ def test_unit_level_options_through_cli(tmp_path, make_long):
     assert quantile["estimate"] in (0.0, 1.0)
     missing = runner.invoke(app, ["infer", path, "--interval", "hoeffding"])
     assert_user_error(missing, "needs the data's range")
+
+
+def test_alpha_outside_the_unit_interval_is_one_line(summary_file):
+    result = runner.invoke(app, ["infer", summary_file, "--alpha", "2"])
+    assert_user_error(result, r"alpha must lie strictly between 0 and 1")
+
+
+@pytest.mark.parametrize("command", ["infer", "backtest"])
+@pytest.mark.parametrize("bug", [KeyError, TypeError, AttributeError, IndexError])
+def test_a_bug_is_not_dressed_as_a_user_error(monkeypatch, summary_file, command, bug):
+    import synthinfer.evaluate
+
+    def broken(*args, **kwargs):
+        raise bug("internal")
+
+    monkeypatch.setattr(synthinfer.evaluate, command, broken)
+    result = runner.invoke(app, [command, summary_file, "--alpha", "0.3"])
+    assert isinstance(result.exception, bug)
+    assert result.exit_code != 0 and result.exit_code != 2
+    assert "error:" not in result.stderr
+
+
+def test_only_a_missing_optional_module_is_a_user_error():
+    from synthinfer.cli._output import is_user_error
+
+    missing = ModuleNotFoundError("No module named 'pyarrow'", name="pyarrow")
+    assert is_user_error(missing)
+    advice = ImportError("reading Parquet needs pyarrow; pip install 'synthinfer[parquet]'")
+    advice.__cause__ = ImportError("Unable to find a usable engine")
+    assert is_user_error(advice)
+    assert not is_user_error(ImportError("cannot import name 'x' from 'synthinfer.methods'"))
+    internal = ModuleNotFoundError("No module named 'synthinfer.x'", name="synthinfer.x")
+    assert not is_user_error(internal)
+    assert is_user_error(FileNotFoundError("x.csv: no such file"))
+    assert is_user_error(PermissionError(13, "Permission denied", "x.csv"))
+    assert not is_user_error(OSError("disk failure"))
+    assert not is_user_error(KeyError("task"))
+
+
+def test_the_app_has_every_command():
+    help_text = runner.invoke(app, ["--help"], terminal_width=200).stdout
+    for command in (
+        "infer", "backtest", "simulate", "reproduce", "plot", "arena", "simulate-battles",
+        "diagnose", "plan", "datasets",
+    ):  # fmt: skip
+        assert f" {command} " in help_text
+    listed = runner.invoke(app, ["datasets", "list"])
+    assert listed.exit_code == 0 and "pew" in listed.stdout
+
+
+def test_shared_options_keep_their_flags_and_feed_the_api_names():
+    import inspect
+
+    from synthinfer.cli.diagnostics import diagnose_command, plan_command
+    from synthinfer.cli.infer import backtest_command, infer_command
+
+    for command in (infer_command, backtest_command, diagnose_command, plan_command):
+        assert "output_format" in inspect.signature(command).parameters
+    assert "n_permutations" in inspect.signature(diagnose_command).parameters
+    result = runner.invoke(app, ["diagnose", "--help"], terminal_width=200)
+    assert "--permutations" in result.stdout and "--format" in result.stdout
+
+
+def test_python_m_runs_the_app():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "synthinfer.cli", "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "infer" in result.stdout and "datasets" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["rows.csv", "rows.parquet", "rows.json"])
+def test_writing_into_a_missing_folder_is_one_line(summary_file, tmp_path, name):
+    out = tmp_path / "nowhere" / name
+    result = runner.invoke(app, ["infer", summary_file, "--alpha", "0.3", "--out", str(out)])
+    assert_user_error(result, "nowhere")

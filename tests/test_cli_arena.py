@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from synthinfer.cli.arena import register
+from synthinfer.cli import app as synthinfer_app
 from synthinfer.datasets import dataset_path
 
 BATTLES = str(dataset_path("arena_judge_battles"))
@@ -18,9 +18,7 @@ BATTLES = str(dataset_path("arena_judge_battles"))
 
 @pytest.fixture
 def app() -> typer.Typer:
-    application = typer.Typer()
-    register(application)
-    return application
+    return synthinfer_app
 
 
 def test_simulate_then_arena(app: typer.Typer, tmp_path: Path) -> None:
@@ -90,7 +88,7 @@ def test_summary_out_runs_through_backtest(app: typer.Typer, tmp_path: Path) -> 
             "bradley-terry",
             "--protocol",
             "loo",
-            "--n-bootstrap",
+            "--n-gap-bootstrap",
             "40",
             "--seed",
             "2",

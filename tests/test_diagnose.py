@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthinfer.diagnose import _holm, diagnose, plot_diagnostics
+from synthinfer.diagnose import _holm, diagnose
+from synthinfer.plot import plot_diagnostics
 
 
 def _paper_model(n_tasks: int, seed: int, drift: float = 0.0) -> pd.DataFrame:
@@ -151,13 +152,10 @@ def test_plot_diagnostics():
 def test_cli_diagnose(tmp_path):
     import json
 
-    import typer
     from typer.testing import CliRunner
 
-    from synthinfer.cli.diagnostics import register
+    from synthinfer.cli import app
 
-    app = typer.Typer()
-    register(app)
     path = tmp_path / "pew.csv"
     _pew_scalar().to_csv(path, index=False)
     runner = CliRunner()

@@ -8,10 +8,10 @@ import pytest
 from scipy import stats
 
 import synthinfer
+from synthinfer._columns import BACKTEST_COLUMNS, OUTPUT_COLUMNS
 from synthinfer.allocation import Allocation
 from synthinfer.conformal import conformal_lower, conformal_upper, weighted_lower, weighted_upper
 from synthinfer.data._taskdata import TaskData
-from synthinfer._columns import BACKTEST_COLUMNS, OUTPUT_COLUMNS
 
 ALPHA = 0.3  # alpha3 = 0.21: with T = 24, k_L = floor(25 * 0.105) = 2, k_U = ceil(22.375) = 23
 

@@ -15,8 +15,8 @@ from synthinfer.plan import (
     fit_plan_model,
     min_history_for,
     plan_table,
-    plot_plan,
 )
+from synthinfer.plot import plot_plan
 
 
 def _feasible(n_history: int, alpha: float, method: str = "exchangeable", **kwargs) -> bool:
@@ -156,13 +156,10 @@ def test_plan_table_and_plot_mark_infeasible_designs():
 
 
 def test_cli_plan(tmp_path):
-    import typer
     from typer.testing import CliRunner
 
-    from synthinfer.cli.diagnostics import register
+    from synthinfer.cli import app
 
-    app = typer.Typer()
-    register(app)
     runner = CliRunner()
     stated = ["--mu", "0", "--tau", "0.1", "--sigma-real", "0.45", "--sigma-synth", "0.45"]
     result = runner.invoke(app, ["plan", "--alpha", "0.05,0.1,0.2", *stated])

@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from typer.testing import CliRunner
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from synthinfer.cli.studies import register  # noqa: E402
+from synthinfer.cli import app  # noqa: E402
 from synthinfer.plot import forest_figure, forest_plot, gap_plot, select_rows  # noqa: E402
 
 
@@ -134,13 +133,6 @@ def test_gap_plot_with_band():
 
 
 def test_cli_plot_writes_an_image(tmp_path):
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """Test application."""
-
-    register(app)
     source = tmp_path / "results.csv"
     results_table(8, coords=("co", "opp")).to_csv(source, index=False)
     image = tmp_path / "forest.png"

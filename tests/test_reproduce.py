@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from synthinfer.cli.studies import register
+from synthinfer.cli import app as synthinfer_app
 from synthinfer.studies.reproduce import (
     coverage_flag,
     markdown_table,
@@ -30,14 +30,7 @@ def agg():
 
 @pytest.fixture
 def app() -> typer.Typer:
-    application = typer.Typer()
-
-    @application.callback()
-    def main() -> None:
-        """Test application."""
-
-    register(application)
-    return application
+    return synthinfer_app
 
 
 def test_coverage_flag_uses_monte_carlo_error_and_rounding():

@@ -10,15 +10,15 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from synthinfer.cli.studies import register
+from synthinfer._columns import STUDY_COLUMNS, STUDY_REP_COLUMNS
+from synthinfer.cli import app as synthinfer_app
 from synthinfer.methods import calibrate
-from synthinfer.studies.simulate import (
+from synthinfer.studies import (
     MODELS,
-    PER_REP_COLUMNS,
-    SUMMARY_COLUMNS,
     SimulationModel,
     block_size,
     coverage_study,
+    group_subsets,
     simulate_tasks,
     study_weights,
 )
@@ -32,7 +32,7 @@ def _rng(seed: int = 0) -> np.random.Generator:
 
 
 def test_bernoulli_statistics_equal_wald_from_the_individual_observations():
-    sim = simulate_tasks(SimulationModel(n=37, synthetic_n=53), 4, 6, rng=_rng(1))
+    sim = simulate_tasks(SimulationModel(n=37, synthetic_n=53), 4, 6, seed=_rng(1))
     for estimate, se, n in (
         (sim.real_estimate, sim.real_se, 37),
         (sim.synth_estimate, sim.synth_se, 53),
@@ -46,7 +46,7 @@ def test_bernoulli_statistics_equal_wald_from_the_individual_observations():
 
 
 def test_gap_is_unpaired_difference_with_hypot_se():
-    sim = simulate_tasks("bernoulli", 3, 5, rng=_rng(2))
+    sim = simulate_tasks("bernoulli", 3, 5, seed=_rng(2))
     np.testing.assert_array_equal(
         sim.gap_estimate, sim.real_estimate[:, :-1] - sim.synth_estimate[:, :-1]
     )
@@ -55,7 +55,7 @@ def test_gap_is_unpaired_difference_with_hypot_se():
 
 
 def test_shapes_and_current_task_last():
-    sim = simulate_tasks("bernoulli", 7, 40, rng=_rng(3))
+    sim = simulate_tasks("bernoulli", 7, 40, seed=_rng(3))
     assert sim.theta.shape == (7, 41)
     assert (sim.reps, sim.tasks) == (7, 40)
     np.testing.assert_array_equal(sim.time, np.arange(1, 42))
@@ -69,7 +69,7 @@ def test_shapes_and_current_task_last():
 
 def test_synthetic_probability_is_clipped_so_synthetic_se_can_be_zero():
     model = SimulationModel(bias=0.9, tau=0.0)
-    sim = simulate_tasks(model, 50, 10, rng=_rng(4))
+    sim = simulate_tasks(model, 50, 10, seed=_rng(4))
     assert sim.synth_theta.max() == 1.0
     at_one = sim.synth_theta == 1.0
     assert at_one.any()
@@ -79,7 +79,7 @@ def test_synthetic_probability_is_clipped_so_synthetic_se_can_be_zero():
 
 def test_gaussian_sample_variance_has_the_scaled_chi_square_law():
     model = SimulationModel("gaussian", n=5, synthetic_n=5, sigma=2.0, tau=0.0, bias=0.0)
-    sim = simulate_tasks(model, 20000, 1, rng=_rng(5))
+    sim = simulate_tasks(model, 20000, 1, seed=_rng(5))
     variance = (sim.real_se**2 * 5).ravel()  # s² = n · se²
     # E[s²] = σ² = 4 and Var[s²] = 2σ⁴/(n − 1) = 8; 40000 draws give SE sqrt(8/40000).
     assert abs(variance.mean() - 4.0) < 4 * math.sqrt(8 / variance.size)
@@ -89,7 +89,7 @@ def test_gaussian_sample_variance_has_the_scaled_chi_square_law():
 
 def test_drift_bias_is_linear_in_task_time():
     model = SimulationModel("drift", tau=0.0, bias=0.1, drift=0.08, beta_a=50, beta_b=50)
-    sim = simulate_tasks(model, 3, 8, rng=_rng(6))
+    sim = simulate_tasks(model, 3, 8, seed=_rng(6))
     bias = sim.synth_theta - sim.theta
     expected = 0.1 - 0.08 * np.arange(8, -1, -1) / 8
     np.testing.assert_allclose(bias, np.broadcast_to(expected, bias.shape), atol=1e-12)
@@ -97,7 +97,7 @@ def test_drift_bias_is_linear_in_task_time():
 
 def test_attribute_model_current_task_has_attribute_one_and_shifted_bias():
     model = SimulationModel("attribute", tau=0.0, bias=0.0, shift=0.2, share=0.3)
-    sim = simulate_tasks(model, 4000, 10, rng=_rng(7))
+    sim = simulate_tasks(model, 4000, 10, seed=_rng(7))
     assert sim.attribute is not None
     assert (sim.attribute[:, -1] == 1).all()
     share = sim.attribute[:, :-1].mean()
@@ -112,14 +112,14 @@ def test_unequal_n_sizes_run_geometrically_from_n_min_to_n():
     model = SimulationModel("unequal-n", n=1000, n_min=10)
     sizes = model.real_sizes(3)
     np.testing.assert_array_equal(sizes, [10, 100, 1000, 1000])
-    sim = simulate_tasks(model, 2, 3, rng=_rng(8))
+    sim = simulate_tasks(model, 2, 3, seed=_rng(8))
     counts = sim.real_estimate * sizes
     np.testing.assert_allclose(counts, np.rint(counts), atol=1e-9)
 
 
 def test_heavy_tail_bias_has_sd_tau():
     model = SimulationModel("heavy-tail", tau=0.1, bias=0.0, df=5.0)
-    sim = simulate_tasks(model, 20000, 4, rng=_rng(9))
+    sim = simulate_tasks(model, 20000, 4, seed=_rng(9))
     bias = (sim.synth_theta - sim.theta).ravel()
     # t_5 scaled to SD 0.1: E|X| = 0.1 · sqrt(3/5) · 2·sqrt(5)Γ(3)/(sqrt(π)·4·Γ(5/2)).
     expected = 0.1 * math.sqrt(3 / 5) * 2 * math.sqrt(5) * 2 / (math.sqrt(math.pi) * 4 * 1.32934)
@@ -128,8 +128,8 @@ def test_heavy_tail_bias_has_sd_tau():
 
 @pytest.mark.parametrize("name", MODELS)
 def test_every_model_runs_and_is_reproducible(name):
-    first = simulate_tasks(name, 5, 12, rng=_rng(10))
-    second = simulate_tasks(name, 5, 12, rng=_rng(10))
+    first = simulate_tasks(name, 5, 12, seed=_rng(10))
+    second = simulate_tasks(name, 5, 12, seed=_rng(10))
     for field in ("theta", "synth_theta", "real_estimate", "real_se", "synth_estimate"):
         np.testing.assert_array_equal(getattr(first, field), getattr(second, field))
     assert np.isfinite(first.gap_se).all()
@@ -168,7 +168,7 @@ def test_parse_overrides_and_rejects_unknown_parameters():
 
 
 def test_recency_and_attribute_weights():
-    sim = simulate_tasks("attribute", 3, 4, rng=_rng(11))
+    sim = simulate_tasks("attribute", 3, 4, seed=_rng(11))
     recency = study_weights(sim, decay=0.5)
     np.testing.assert_allclose(recency, [0.0625, 0.125, 0.25, 0.5])  # 0.5 ** (5 - t)
     by_attribute = study_weights(sim, attribute_weight=0.2)
@@ -181,8 +181,17 @@ def test_recency_and_attribute_weights():
     assert study_weights(sim) is None
 
 
+@pytest.mark.parametrize("decay", [1.0, 0.99, 0.95, 0.5, 0.3, 1e-3])
+def test_recency_weights_are_the_powers_of_decay_bit_for_bit(decay):
+    sim = simulate_tasks("drift", 2, 250, seed=_rng(13))
+    age = (sim.time[-1] - sim.time[:-1]).astype(float)
+    weights = study_weights(sim, decay=decay)
+    assert weights.dtype == np.float64
+    assert weights.tobytes() == (decay**age).tobytes()
+
+
 def test_weight_errors():
-    sim = simulate_tasks("bernoulli", 2, 3, rng=_rng(12))
+    sim = simulate_tasks("bernoulli", 2, 3, seed=_rng(12))
     with pytest.raises(ValueError, match="decay must lie in"):
         study_weights(sim, decay=0.0)
     with pytest.raises(ValueError, match="attribute weights need a task attribute"):
@@ -207,8 +216,8 @@ def test_study_summary_columns_and_consistency_with_per_rep_rows():
     result = coverage_study(
         reps=250, tasks=40, alphas=[0.1, 0.2], allocation="abs:0.005,0.005", seed=3, per_rep=True
     )
-    assert tuple(result.summary.columns) == SUMMARY_COLUMNS
-    assert tuple(result.per_rep.columns) == PER_REP_COLUMNS
+    assert tuple(result.summary.columns) == STUDY_COLUMNS
+    assert tuple(result.per_rep.columns) == STUDY_REP_COLUMNS
     assert len(result.per_rep) == 250 * 4 * 2
     for row in result.summary.itertuples(index=False):
         rows = result.per_rep[(result.per_rep["method"] == row.method)]
@@ -226,7 +235,7 @@ def test_study_summary_columns_and_consistency_with_per_rep_rows():
 def test_study_scores_each_method_against_its_own_target():
     result = coverage_study(reps=50, tasks=30, seed=4, per_rep=True)
     sim = simulate_tasks(
-        "bernoulli", 50, 30, rng=np.random.default_rng(np.random.SeedSequence(4).spawn(1)[0])
+        "bernoulli", 50, 30, seed=np.random.default_rng(np.random.SeedSequence(4).spawn(1)[0])
     )
     frame = result.per_rep
     finite = frame[frame["method"] == "finite-sample"]
@@ -316,14 +325,7 @@ def test_str_names_the_study():
 
 @pytest.fixture
 def app() -> typer.Typer:
-    application = typer.Typer()
-
-    @application.callback()
-    def main() -> None:
-        """Test application."""
-
-    register(application)
-    return application
+    return synthinfer_app
 
 
 def test_cli_simulate_csv_matches_the_library(app):
@@ -337,7 +339,7 @@ def test_cli_simulate_csv_matches_the_library(app):
     expected = coverage_study(
         reps=300, tasks=40, alphas=[0.1, 0.15], allocation="abs:0.005,0.005", seed=9
     ).summary
-    assert list(frame.columns) == list(SUMMARY_COLUMNS)
+    assert list(frame.columns) == list(STUDY_COLUMNS)
     np.testing.assert_allclose(frame["coverage"], expected["coverage"])
     np.testing.assert_allclose(frame["mean_width"], expected["mean_width"], rtol=1e-12)
 
@@ -396,3 +398,17 @@ def test_results_do_not_depend_on_the_number_of_threads():
     pd.testing.assert_frame_equal(one.per_rep, two.per_rep)
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         coverage_study(reps=5, tasks=30, workers=0)
+
+
+# --- group-conditional subsets ------------------------------------------------------
+
+
+def test_group_subsets_keep_same_group_history_and_target():
+    groups = np.array([[0, 1, 0, 1, 0], [1, 1, 0, 1, 1], [0, 1, 1, 1, 0]])
+    values = np.arange(15.0).reshape(3, 5)
+    seen = {}
+    for reps, subset in group_subsets({"v": values}, groups):
+        for row, rep in enumerate(reps):
+            seen[int(rep)] = subset["v"][row].tolist()
+    # Same-group history in its original order, then the target.
+    assert seen == {0: [0.0, 2.0, 4.0], 1: [5.0, 6.0, 8.0, 9.0], 2: [10.0, 14.0]}

@@ -7,7 +7,9 @@ synthetic interval of a new task into a valid one (Tan & Zrnic, 2026).
 
 from importlib.metadata import PackageNotFoundError, version
 
+from synthinfer.adjust import design_matrix, make_gap_model
 from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
+from synthinfer.arena import arena, fit_bradley_terry, read_battles, simulate_battles
 from synthinfer.conformal import (
     conformal_lower,
     conformal_ranks,
@@ -16,8 +18,9 @@ from synthinfer.conformal import (
     weighted_lower,
     weighted_upper,
 )
-from synthinfer.data._taskdata import Estimand, TaskData, TaskStatistics
+from synthinfer.data import Estimand, TaskData, TaskStatistics
 from synthinfer.datasets import arena_tasks, list_datasets, load_dataset, pew_tasks
+from synthinfer.diagnose import DiagnosticReport, diagnose
 from synthinfer.evaluate import backtest, infer
 from synthinfer.intervals import (
     BootstrapInterval,
@@ -27,47 +30,12 @@ from synthinfer.intervals import (
     WaldInterval,
 )
 from synthinfer.methods import METHODS, Calibration, History, MissingInputError, calibrate
+from synthinfer.plan import PlanModel, expected_width, fit_plan_model, min_history_for, plan_table
+from synthinfer.plot import forest_plot, plot_diagnostics, plot_plan
 from synthinfer.results import BacktestResult, InferenceResult, IntervalResult
-
-# Heavier parts (SciPy's statistics, regression) load on first use.
-_LAZY = {
-    "design_matrix": "synthinfer.adjust",
-    "make_gap_model": "synthinfer.adjust",
-    "DiagnosticReport": "synthinfer.diagnose",
-    "diagnose": "synthinfer.diagnose",
-    "barber_bound_terms": "synthinfer.weights",
-    "kernel_weights": "synthinfer.weights",
-    "PlanModel": "synthinfer.plan",
-    "expected_width": "synthinfer.plan",
-    "fit_plan_model": "synthinfer.plan",
-    "min_history_for": "synthinfer.plan",
-    "plan_table": "synthinfer.plan",
-    "SimulationModel": "synthinfer.studies.simulate",
-    "coverage_study": "synthinfer.studies.simulate",
-    "simulate_tasks": "synthinfer.studies.simulate",
-    "arena": "synthinfer.arena._summary",
-    "fit_bradley_terry": "synthinfer.arena._summary",
-    "read_battles": "synthinfer.arena._summary",
-    "battle_statistics": "synthinfer.tables._units",
-    "unit_statistics": "synthinfer.tables._units",
-    "forest_plot": "synthinfer.plot",
-}
-
-
-def __getattr__(name: str):
-    """Load the heavier public names on first use."""
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'synthinfer' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
+from synthinfer.studies.simulate import SimulationModel, coverage_study, simulate_tasks
+from synthinfer.tables import battle_statistics, unit_statistics
+from synthinfer.weights import barber_bound_terms, kernel_weights, recency_weights
 
 try:
     __version__ = version("synthinfer")
@@ -121,7 +89,11 @@ __all__ = [
     "min_history_for",
     "pew_tasks",
     "plan_table",
+    "plot_diagnostics",
+    "plot_plan",
     "read_battles",
+    "recency_weights",
+    "simulate_battles",
     "simulate_tasks",
     "unit_statistics",
     "weighted_lower",

@@ -10,6 +10,7 @@ Nothing here imports from the rest of the package.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -75,17 +76,19 @@ def number_list(values: str | float | Iterable[Any] | None, name: str) -> list[f
     """
     if values is None:
         return []
-    if isinstance(values, int | float) and not isinstance(values, bool):
-        return [float(values)]
-    numbers = []
-    for item in split_list(values):
-        try:
-            numbers.append(float(item))
-        except ValueError:
-            raise ValueError(
-                f"{name} takes numbers (comma-separated), got {item!r}"
-            ) from None
-    return numbers
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        values = [values]
+    parsed: list[float] = []
+    for value in values:
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            parsed.append(float(value))
+            continue
+        for item in split_list(value):
+            try:
+                parsed.append(float(item))
+            except ValueError:
+                raise ValueError(f"{name} takes numbers (comma-separated), got {item!r}") from None
+    return parsed
 
 
 def check_alpha(alpha: Any, name: str = "alpha") -> float:
@@ -119,12 +122,14 @@ def check_alphas(alpha: Any, name: str = "alpha") -> tuple[float, ...]:
     tuple of float
         In the order given; at least one.
     """
-    values = [alpha] if isinstance(alpha, int | float) else _non_empty(alpha, name)
+    values = [alpha] if isinstance(alpha, numbers.Real) else _non_empty(alpha, name)
     return tuple(check_alpha(value, name) for value in number_list(values, name))
 
 
 def _non_empty(values: Any, name: str) -> list[Any]:
-    items = split_list(values) if isinstance(values, str) else list(values or [])
+    items = (
+        split_list(values) if isinstance(values, str) else list([] if values is None else values)
+    )
     if not items:
         raise ValueError(f"{name} must not be empty")
     return items
@@ -173,11 +178,19 @@ def check_choices(values: Any, choices: Collection[str], name: str) -> tuple[str
 
 
 def check_count(value: Any, name: str, minimum: int = 1) -> int:
-    """A whole number at least ``minimum`` (booleans and fractions are refused)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    if int(value) < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    """A whole number at least ``minimum`` (booleans and fractions are refused).
+
+    Examples
+    --------
+    >>> check_count(3.0, "reps")
+    3
+    """
+    what = {0: "a non-negative integer", 1: "a positive integer"}.get(
+        minimum, f"an integer >= {minimum}"
+    )
+    whole = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not whole or not math.isfinite(value) or value != int(value) or int(value) < minimum:
+        raise ValueError(f"{name} must be {what}, got {value!r}")
     return int(value)
 
 
@@ -199,7 +212,7 @@ def check_range(
         number = math.nan
     above = number > low if low_open else number >= low
     below = number < high if high_open else number <= high
-    if not (above and below):
+    if not (math.isfinite(number) and above and below):
         if where is None:
             what = "positive" if low == 0 and low_open else f"at least {low:g}"
             if low == 0 and not low_open:

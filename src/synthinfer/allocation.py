@@ -15,31 +15,9 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["DEFAULT_ALLOCATION", "Allocation", "check_alpha"]
+from synthinfer._validation import check_alpha
 
-
-def check_alpha(alpha: float, name: str = "alpha") -> float:
-    """Return ``alpha`` as a float after checking it lies in ``(0, 1)``.
-
-    Parameters
-    ----------
-    alpha : float
-        Miscoverage level.
-    name : str
-        Name used in the error message.
-
-    Returns
-    -------
-    float
-        The level.
-    """
-    try:
-        value = float(alpha)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in (0, 1), got {alpha!r}") from None
-    if math.isnan(value) or not (0.0 < value < 1.0):
-        raise ValueError(f"{name} must lie strictly between 0 and 1, got {alpha!r}")
-    return value
+__all__ = ["DEFAULT_ALLOCATION", "Allocation"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +50,7 @@ class Allocation:
             raise ValueError(
                 f"allocation '{self.kind}:' takes {expected} numbers, got {len(self.values)} "
                 f"({self.spec}); e.g. "
-                + ("prop:0.1,0.2,0.7" if self.kind == "prop" else "abs:0.005,0.005")
+                + (DEFAULT_ALLOCATION.spec if self.kind == "prop" else "abs:0.005,0.005")
             )
         if any(not math.isfinite(v) or v <= 0 for v in self.values):
             raise ValueError(
@@ -113,7 +91,7 @@ class Allocation:
             values = tuple(float(part) for part in rest.split(","))
         except ValueError:
             raise ValueError(
-                f"allocation numbers must be numeric, got {spec!r}; e.g. prop:0.1,0.2,0.7"
+                f"allocation numbers must be numeric, got {spec!r}; e.g. {DEFAULT_ALLOCATION.spec}"
             ) from None
         return cls(kind, values)  # type: ignore[arg-type]
 

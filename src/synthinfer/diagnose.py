@@ -43,12 +43,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from synthinfer._columns import SUMMARY_RESERVED
+from synthinfer._validation import check_alpha, check_count, check_seed, split_list
 from synthinfer.conformal import conformal_lower, conformal_upper
-from synthinfer.data._taskdata import SUMMARY_RESERVED
 
-__all__ = ["DiagnosticReport", "Finding", "diagnose", "plot_diagnostics"]
+__all__ = ["DiagnosticReport", "Finding", "diagnose", "history_summary"]
 
 STANDARD_COLUMNS = frozenset(SUMMARY_RESERVED | {"task_weight"})
 OUTLIER_Z = 3.5
@@ -274,6 +274,8 @@ def _outlier_finding(
     median = np.median(gaps)
     mad = 1.4826 * np.median(np.abs(gaps - median))
     z = np.abs(gaps - median) / mad if mad > 0 else np.zeros_like(gaps)
+    from scipy import stats
+
     cutoff = max(OUTLIER_Z, float(stats.norm.isf(OUTLIER_FAMILY_LEVEL / (2 * len(gaps)))))
     outliers = tuple(str(t) for t in tasks[z > cutoff])
     if not outliers:
@@ -296,7 +298,7 @@ def _outlier_finding(
 
 def _attribute_columns(frame: pd.DataFrame, time_col: str, attributes: Sequence[str] | None):
     if attributes is not None:
-        names = [a.strip() for item in attributes for a in str(item).split(",") if a.strip()]
+        names = split_list(attributes)
         missing = [a for a in names if a not in frame.columns]
         if missing:
             raise ValueError(
@@ -376,7 +378,8 @@ def _tests(
     return tests
 
 
-def _check_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def history_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a per-task summary table with an observed gap, after checking its columns."""
     if not isinstance(frame, pd.DataFrame):
         raise ValueError("diagnose takes a per-task summary table (a pandas DataFrame)")
     missing = [c for c in REQUIRED if c not in frame.columns]
@@ -474,11 +477,11 @@ def diagnose(
     -------
     DiagnosticReport
     """
-    if not 0 < alpha < 1 or not 0 < level < 1:
-        raise ValueError(f"alpha and level must lie in (0, 1), got {alpha!r} and {level!r}")
-    if int(n_permutations) != n_permutations or n_permutations < 99:
-        raise ValueError(f"n_permutations must be an integer >= 99, got {n_permutations!r}")
-    frame = _check_frame(data)
+    alpha = check_alpha(alpha)
+    level = check_alpha(level, "level")
+    n_permutations = check_count(n_permutations, "n_permutations", minimum=99)
+    seed = check_seed(seed)
+    frame = history_summary(data)
     names = _attribute_columns(frame, time_col, attributes)
     rng = np.random.default_rng(seed)
     findings: list[Finding] = []
@@ -505,45 +508,3 @@ def diagnose(
         n_permutations=int(n_permutations),
         outliers=tuple(outliers),
     )
-
-
-def plot_diagnostics(data: pd.DataFrame, *, time_col: str = "time", axes: Any = None) -> Any:
-    """Gap against time and against the synthetic estimate, with ±2 SE bars.
-
-    Parameters
-    ----------
-    data : DataFrame
-        Per-task summary table.
-    time_col : str
-        Time column (the first panel is skipped when absent).
-    axes : sequence of matplotlib Axes, optional
-        Two axes to draw on.
-
-    Returns
-    -------
-    array of matplotlib Axes
-    """
-    import matplotlib.pyplot as plt
-
-    frame = _check_frame(data)
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(10, 4))
-    se = frame["gap_se"].to_numpy(dtype=float) if "gap_se" in frame.columns else None
-    groups = frame.groupby("coord") if "coord" in frame.columns else [("gap", frame)]
-    for label, part in groups:
-        err = None if se is None else 2 * part["gap_se"].to_numpy(dtype=float)
-        if time_col in part.columns:
-            axes[0].errorbar(
-                part[time_col], part["gap_estimate"], yerr=err, fmt="o", ms=3, label=str(label)
-            )
-        axes[1].errorbar(
-            part["synth_estimate"], part["gap_estimate"], yerr=err, fmt="o", ms=3, label=str(label)
-        )
-    axes[0].set_xlabel(time_col)
-    axes[0].set_ylabel("gap (real − synthetic)")
-    axes[1].set_xlabel("synthetic estimate")
-    for ax in axes:
-        ax.axhline(0.0, color="grey", lw=0.8)
-    if "coord" in frame.columns:
-        axes[1].legend(fontsize="small")
-    return axes

@@ -15,46 +15,77 @@ import numpy as np
 import pandas as pd
 
 from synthinfer._columns import BACKTEST_COLUMNS
-from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation, check_alpha
-from synthinfer.data._taskdata import Estimand, TaskData, TaskStatistics, time_values
-from synthinfer.methods import History, calibrate, check_method
+from synthinfer._validation import (
+    check_alphas,
+    check_bounds,
+    check_choice,
+    check_count,
+    check_range,
+    check_seed,
+    split_list,
+)
+from synthinfer.adjust import ADJUST_MODES, CovariateAdjustment, group_history_mask
+from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
+from synthinfer.data import Estimand, TaskData, TaskStatistics, time_values
+from synthinfer.methods import History, calibrate, check_methods
 from synthinfer.results import BacktestResult, InferenceResult, IntervalResult, coverage_summary
+from synthinfer.weights import kernel_weights, recency_weights
 
-__all__ = ["Settings", "backtest", "infer"]
+__all__ = ["Adjustment", "Settings", "Weighting", "backtest", "infer"]
 
 PROTOCOLS = ("loo", "temporal")
 
 
-def _as_list(values, name: str) -> list:
-    if values is None:
-        raise ValueError(f"{name} must not be empty")
-    if isinstance(values, str | float | int):
-        values = [values]
-    values = list(values)
-    if not values:
-        raise ValueError(f"{name} must not be empty")
-    return values
+@dataclass(frozen=True)
+class Weighting:
+    """How ``weighted`` weighs history tasks (Algorithm 2).
+
+    Attributes
+    ----------
+    decay : float or None
+        Recency decay ``ρ ∈ (0, 1]``: weight ``ρ ** (target_time − time)``.
+    kernel : tuple of str
+        Task attributes for similarity weights (:func:`synthinfer.weights.kernel_weights`).
+    bandwidth, mismatch : float
+        Kernel bandwidth and the penalty per mismatching categorical attribute.
+    """
+
+    decay: float | None = None
+    kernel: tuple[str, ...] = ()
+    bandwidth: float = 1.0
+    mismatch: float = 0.5
+
+    @property
+    def active(self) -> bool:
+        """Whether recency or kernel weights replace the ``task_weight`` column."""
+        return self.decay is not None or bool(self.kernel)
 
 
-def parse_bounds(bounds) -> tuple[float, float] | None:
-    """Normalize ``bounds`` (``None``, ``"LO,HI"`` or a pair) and check ``LO < HI``."""
-    if bounds is None:
-        return None
-    if isinstance(bounds, str):
-        parts = bounds.split(",")
-        try:
-            bounds = tuple(float(part) for part in parts)
-        except ValueError:
-            raise ValueError(f"bounds must be 'LO,HI' numbers, got {bounds!r}") from None
-    bounds = tuple(float(b) for b in bounds)
-    if len(bounds) != 2 or not (bounds[0] < bounds[1]) or not np.all(np.isfinite(bounds)):
-        raise ValueError(f"bounds must be two finite numbers LO < HI, got {bounds!r}")
-    return bounds
+@dataclass(frozen=True)
+class Adjustment:
+    """Covariate-adjusted calibration (:mod:`synthinfer.adjust`).
+
+    Attributes
+    ----------
+    columns : tuple of str
+        Covariates (task attributes and/or ``synth_estimate``); empty for none.
+    mode : {"full", "split"}
+        Full conformal (ridge) or split conformal.
+    penalty : float
+        Ridge penalty.
+    """
+
+    columns: tuple[str, ...] = ()
+    mode: str = "full"
+    penalty: float = 1.0
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Validated options shared by ``infer`` and ``backtest``."""
+    """Validated options shared by ``infer`` and ``backtest``.
+
+    Built by :meth:`from_arguments`, the one place where their arguments are checked.
+    """
 
     alphas: tuple[float, ...]
     methods: tuple[str, ...]
@@ -62,102 +93,64 @@ class Settings:
     bounds: tuple[float, float] | None
     estimand: Estimand
     interval: str | None
-    decay: float | None
     group_by: str | None
-    adjust: tuple[str, ...]
-    adjust_mode: str
     n_bootstrap: int
     seed: int | None
-    kernel: tuple[str, ...] = ()
-    bandwidth: float = 1.0
-    mismatch: float = 0.5
-    penalty: float = 1.0
+    weighting: Weighting
+    adjustment: Adjustment
 
     @classmethod
-    def build(
+    def from_arguments(
         cls,
         *,
-        alpha,
-        method,
-        allocation,
-        bounds,
-        estimand,
-        interval,
-        decay,
-        group_by,
-        adjust,
-        adjust_mode,
-        n_bootstrap,
-        seed,
-        kernel=None,
-        bandwidth=1.0,
-        mismatch=0.5,
-        penalty=1.0,
+        alpha: float | str | Sequence[float],
+        method: str | Sequence[str],
+        allocation: str | Allocation,
+        bounds: tuple[float, float] | str | None,
+        estimand: str | Estimand,
+        interval: str | None,
+        group_by: str | None,
+        n_bootstrap: int,
+        seed: int | None,
+        decay: float | None,
+        kernel: str | Sequence[str] | None,
+        bandwidth: float,
+        mismatch: float,
+        adjust: str | Sequence[str] | None,
+        adjust_mode: str,
+        penalty: float,
     ) -> Settings:
         """Check every option once, with one clear message per problem."""
-        alphas = tuple(check_alpha(a) for a in _as_list(alpha, "alpha"))
-        methods = tuple(check_method(m) for m in _as_list(method, "method"))
-        if decay is not None and not (0.0 < float(decay) <= 1.0):
-            raise ValueError(f"decay must lie in (0, 1], got {decay!r}")
-        if isinstance(adjust, str):
-            adjust = [a.strip() for a in adjust.split(",") if a.strip()]
-        adjust = tuple(adjust or ())
-        if isinstance(kernel, str):
-            kernel = [k.strip() for k in kernel.split(",") if k.strip()]
-        kernel = tuple(kernel or ())
-        if not float(bandwidth) > 0:
-            raise ValueError(f"bandwidth must be positive, got {bandwidth!r}")
-        if not 0.0 <= float(mismatch) <= 1.0:
-            raise ValueError(f"mismatch must lie in [0, 1], got {mismatch!r}")
-        if not float(penalty) >= 0:
-            raise ValueError(f"penalty must be non-negative, got {penalty!r}")
-        if adjust and "weighted" in methods:
+        methods = check_methods(method)
+        adjustment = Adjustment(
+            columns=tuple(split_list(adjust)),
+            mode=check_choice(adjust_mode, ADJUST_MODES, "adjust_mode"),
+            penalty=check_range(penalty, "penalty", 0.0),
+        )
+        if adjustment.columns and "weighted" in methods:
             raise ValueError("--adjust cannot be combined with method 'weighted'")
-        if adjust and "synthetic-only" in methods and len(methods) == 1:
+        if adjustment.columns and methods == ("synthetic-only",):
             raise ValueError("--adjust has no effect on 'synthetic-only'; pick another method")
         return cls(
-            alphas=alphas,
+            alphas=check_alphas(alpha),
             methods=methods,
             allocation=Allocation.parse(allocation),
-            bounds=parse_bounds(bounds),
+            bounds=check_bounds(bounds),
             estimand=Estimand.parse(estimand),
             interval=interval,
-            decay=None if decay is None else float(decay),
             group_by=group_by,
-            adjust=adjust,
-            adjust_mode=adjust_mode,
-            n_bootstrap=int(n_bootstrap),
-            seed=seed,
-            kernel=kernel,
-            bandwidth=float(bandwidth),
-            mismatch=float(mismatch),
-            penalty=float(penalty),
+            n_bootstrap=check_count(n_bootstrap, "n_bootstrap"),
+            seed=check_seed(seed),
+            weighting=Weighting(
+                decay=None
+                if decay is None
+                else check_range(decay, "decay", 0.0, 1.0, low_open=True),
+                kernel=tuple(split_list(kernel)),
+                bandwidth=check_range(bandwidth, "bandwidth", 0.0, low_open=True),
+                mismatch=check_range(mismatch, "mismatch", 0.0, 1.0),
+            ),
+            adjustment=adjustment,
         )
-
-
-def _options(values: dict) -> dict:
-    """The keyword arguments of :meth:`Settings.build` among a function's arguments."""
-    return {name: values[name] for name in SETTING_NAMES}
-
-
-SETTING_NAMES = (
-    "alpha",
-    "method",
-    "allocation",
-    "bounds",
-    "estimand",
-    "interval",
-    "decay",
-    "group_by",
-    "adjust",
-    "adjust_mode",
-    "n_bootstrap",
-    "seed",
-    "kernel",
-    "bandwidth",
-    "mismatch",
-    "penalty",
-)
 
 
 def _decay_weights(data: TaskData, target: str, history: Sequence[str], decay: float) -> np.ndarray:
@@ -170,8 +163,7 @@ def _decay_weights(data: TaskData, target: str, history: Sequence[str], decay: f
         missing = times.loc[involved][times.loc[involved].isna()].index[0]
         raise ValueError(f"{data.name}: task {missing!r} has no 'time'; --decay needs every time")
     latest = float(times.loc[involved].max())
-    ages = latest - times.loc[list(history)].to_numpy(dtype=float)
-    return decay**ages
+    return recency_weights(latest - times.loc[list(history)].to_numpy(dtype=float), decay)
 
 
 def _task_weights(data: TaskData, history: Sequence[str]) -> np.ndarray | None:
@@ -193,20 +185,19 @@ def _weights(
 
     Recency (``--decay``) and kernel (``--kernel``) weights multiply when both are given.
     """
-    if settings.decay is None and not settings.kernel:
+    weighting = settings.weighting
+    if not weighting.active:
         return _task_weights(data, history)
     weights = np.ones(len(history))
-    if settings.decay is not None:
-        weights = weights * _decay_weights(data, target, history, settings.decay)
-    if settings.kernel:
-        from synthinfer.weights import kernel_weights
-
+    if weighting.decay is not None:
+        weights = weights * _decay_weights(data, target, history, weighting.decay)
+    if weighting.kernel:
         weights = weights * kernel_weights(
             data.attributes.loc[list(history)],
             data.attributes.loc[target],
-            columns=settings.kernel,
-            bandwidth=settings.bandwidth,
-            mismatch=settings.mismatch,
+            columns=weighting.kernel,
+            bandwidth=weighting.bandwidth,
+            mismatch=weighting.mismatch,
         )
     return weights
 
@@ -223,8 +214,6 @@ def _group_history(data: TaskData, target: str, history: Sequence[str], column: 
         raise ValueError(
             f"{data.name}: task {target!r} has no value in --group-by column {column!r}"
         )
-    from synthinfer.adjust import group_history_mask
-
     mask = group_history_mask(groups.loc[list(history)].to_numpy(), value)
     return [task for task, keep in zip(history, mask, strict=True) if keep]
 
@@ -303,7 +292,7 @@ def _calibrate_all(
     tracker: _Tracker,
 ) -> list[IntervalResult]:
     """Run every method and level for each (target, history) pair of ``plan``."""
-    adjuster = _adjuster(settings)
+    adjuster = _adjuster(data, settings)
     n_coords = len(data.coords)
     results = []
     for target, history in plan:
@@ -334,22 +323,21 @@ def _calibrate_all(
     return results
 
 
-def _adjuster(settings: Settings) -> AdjusterFactory | None:
-    if not settings.adjust:
+def _adjuster(data: TaskData, settings: Settings) -> AdjusterFactory | None:
+    """Covariate-adjusted history fields per fold; the covariate design is built once."""
+    adjustment = settings.adjustment
+    if not adjustment.columns:
         return None
-    from synthinfer.adjust import history_covariates
+    covariates = CovariateAdjustment(
+        data.attributes,
+        adjustment.columns,
+        mode=adjustment.mode,
+        seed=settings.seed,
+        penalty=adjustment.penalty,
+    )
 
     def factory(data: TaskData, stats: TaskStatistics, target: str, history: Sequence[str]):
-        return history_covariates(
-            data.attributes,
-            stats,
-            target,
-            history,
-            columns=settings.adjust,
-            mode=settings.adjust_mode,
-            seed=settings.seed,
-            penalty=settings.penalty,
-        )
+        return covariates.history_fields(stats, target, history)
 
     return factory
 
@@ -439,7 +427,24 @@ def infer(
     InferenceResult
     """
     data = data if isinstance(data, TaskData) else TaskData.from_frame(data)
-    settings = Settings.build(**_options(locals()))
+    settings = Settings.from_arguments(
+        alpha=alpha,
+        method=method,
+        allocation=allocation,
+        bounds=bounds,
+        estimand=estimand,
+        interval=interval,
+        group_by=group_by,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        decay=decay,
+        kernel=kernel,
+        bandwidth=bandwidth,
+        mismatch=mismatch,
+        adjust=adjust,
+        adjust_mode=adjust_mode,
+        penalty=penalty,
+    )
     if not data.target_tasks:
         raise ValueError(
             f"{data.name}: no target tasks (tasks with synthetic rows only); every task has "
@@ -540,9 +545,25 @@ adjust_mode, n_bootstrap, seed, kernel, bandwidth, mismatch, penalty, progress
         coverage and widths per method × alpha × coordinate.
     """
     data = data if isinstance(data, TaskData) else TaskData.from_frame(data)
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, got {protocol!r}")
-    settings = Settings.build(**_options(locals()))
+    protocol = check_choice(protocol, PROTOCOLS, "protocol")
+    settings = Settings.from_arguments(
+        alpha=alpha,
+        method=method,
+        allocation=allocation,
+        bounds=bounds,
+        estimand=estimand,
+        interval=interval,
+        group_by=group_by,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        decay=decay,
+        kernel=kernel,
+        bandwidth=bandwidth,
+        mismatch=mismatch,
+        adjust=adjust,
+        adjust_mode=adjust_mode,
+        penalty=penalty,
+    )
     if data.target_tasks:
         warnings.warn(
             f"{data.name}: {len(data.target_tasks)} target task(s) without real data are left "

@@ -10,14 +10,15 @@ many targets and a leave-one-out stack can give each target its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
-from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation, check_alpha
+from synthinfer._validation import check_alpha, check_choice, check_choices
+from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
 from synthinfer.conformal import (
     conformal_lower,
     conformal_upper,
@@ -36,6 +37,7 @@ __all__ = [
     "History",
     "MissingInputError",
     "calibrate",
+    "check_methods",
     "exchangeable",
     "finite_sample",
     "synthetic_only",
@@ -476,11 +478,9 @@ METHODS: dict[str, Method] = {
 NEEDS_GAP_SE = frozenset({"exchangeable", "weighted", "task-only"})
 
 
-def check_method(name: str) -> str:
-    """Return ``name`` if it is a known method, else raise a clear error."""
-    if name not in METHODS:
-        raise ValueError(f"method must be one of {sorted(METHODS)}, got {name!r}")
-    return name
+def check_methods(method: str | Sequence[str]) -> tuple[str, ...]:
+    """Method names (comma-separated text or a sequence), each a key of :data:`METHODS`."""
+    return check_choices(method, METHODS, "method")
 
 
 def calibrate(
@@ -512,4 +512,5 @@ def calibrate(
     Calibration
     """
     alpha = check_alpha(alpha)
-    return METHODS[check_method(method)](target, history, alpha, Allocation.parse(allocation))
+    method = check_choice(method, METHODS, "method")
+    return METHODS[method](target, history, alpha, Allocation.parse(allocation))

@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
 
-from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation, check_alpha
+from synthinfer._validation import check_alpha, check_choice, check_count
+from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
 from synthinfer.conformal import conformal_ranks, min_history
 
 __all__ = [
@@ -48,30 +48,17 @@ __all__ = [
     "fit_plan_model",
     "min_history_for",
     "plan_table",
-    "plot_plan",
 ]
 
 PLAN_METHODS = ("exchangeable", "task-only", "finite-sample")
-
-
-def _check_method(method: str) -> str:
-    if method not in PLAN_METHODS:
-        raise ValueError(f"planning method must be one of {list(PLAN_METHODS)}, got {method!r}")
-    return method
-
-
-def _check_coords(n_coords: int) -> int:
-    if int(n_coords) != n_coords or n_coords < 1:
-        raise ValueError(f"n_coords must be a positive integer, got {n_coords!r}")
-    return int(n_coords)
 
 
 def _budgets(
     alpha: float, allocation: Allocation | str, n_coords: int, method: str
 ) -> tuple[float, float, float]:
     """``(α1, α2, α3)`` per coordinate; ``finite-sample`` puts everything on the band."""
-    per_coord = check_alpha(alpha) / _check_coords(n_coords)
-    if _check_method(method) == "finite-sample":
+    per_coord = check_alpha(alpha) / check_count(n_coords, "n_coords")
+    if check_choice(method, PLAN_METHODS, "planning method") == "finite-sample":
         return 0.0, 0.0, per_coord
     return Allocation.parse(allocation).split(per_coord)
 
@@ -129,6 +116,8 @@ def expected_normal_order_statistic(rank: int, n: int) -> float:
     """
     if not 1 <= rank <= n:
         raise ValueError(f"rank must lie in 1..{n}, got {rank}")
+    from scipy import special, stats
+
     grid = np.linspace(-12.0, 12.0, 48001)
     log_density = (
         -special.betaln(rank, n - rank + 1)
@@ -196,6 +185,8 @@ def _reml_tau2(gaps: np.ndarray, variances: np.ndarray) -> float:
         return 0.5 * (
             np.sum(np.log(total)) + np.log(np.sum(weights)) + np.sum(weights * (gaps - mean) ** 2)
         )
+
+    from scipy import optimize
 
     upper = max(float(np.var(gaps)) * 10.0, 1e-12)
     result = optimize.minimize_scalar(objective, bounds=(0.0, upper), method="bounded")
@@ -283,6 +274,23 @@ class WidthPrediction:
         """The prediction as a dictionary."""
         return asdict(self)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The prediction as a one-row frame (the columns of :func:`plan_table`)."""
+        return pd.DataFrame([self.to_dict()])
+
+    def summary(self) -> str:
+        """One readable line: the design, the expected width and its decomposition."""
+        design = f"T={self.n_history}, n={self.n_real:g}, N={self.n_synth:g}, alpha={self.alpha:g}"
+        if not self.feasible:
+            return f"{design}: infinite (too few history tasks for alpha3={self.alpha3:g})"
+        return (
+            f"{design}: expected width {self.width:.4g} = w1 {self.w1:.4g} + w2 {self.w2:.4g} "
+            f"+ w3 {self.w3:.4g}"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
 
 def expected_width(
     model: PlanModel,
@@ -318,6 +326,8 @@ def expected_width(
     -------
     WidthPrediction
     """
+    from scipy import stats
+
     if int(n_history) != n_history or n_history < 0:
         raise ValueError(f"n_history must be a non-negative integer, got {n_history!r}")
     if not (n_real > 0 and n_synth > 0):
@@ -394,31 +404,3 @@ def plan_table(
         for m in n_synth
     ]
     return pd.DataFrame(rows)
-
-
-def plot_plan(table: pd.DataFrame, ax: Any = None) -> Any:
-    """Plot expected width against the number of history tasks, one line per (n, N).
-
-    Parameters
-    ----------
-    table : DataFrame
-        Output of :func:`plan_table`.
-    ax : matplotlib Axes, optional
-        Axes to draw on (a new figure when omitted).
-
-    Returns
-    -------
-    matplotlib Axes
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
-    for (n, m), part in table.groupby(["n_real", "n_synth"]):
-        finite = part[np.isfinite(part["width"])]
-        ax.plot(finite["n_history"], finite["width"], marker="o", label=f"n={n:g}, N={m:g}")
-    ax.set_xlabel("history tasks T")
-    ax.set_ylabel("expected interval width")
-    ax.set_title(f"expected width at alpha = {table['alpha'].iloc[0]:g}")
-    ax.legend(fontsize="small")
-    return ax

@@ -19,11 +19,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from synthinfer.diagnose import history_summary
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["forest_figure", "forest_plot", "gap_plot", "select_rows"]
+__all__ = [
+    "forest_figure",
+    "forest_plot",
+    "gap_plot",
+    "plot_diagnostics",
+    "plot_plan",
+    "select_rows",
+]
 
 CALIBRATED_COLOR = "#1f5fa8"
 BASELINE_COLOR = "#d9822b"
@@ -467,3 +476,71 @@ def gap_plot(
     ax.set_xlabel("gap θ − θ~ (real − synthetic)")
     ax.legend(loc="lower right", fontsize=7)
     return ax
+
+
+def plot_plan(table: pd.DataFrame, ax: Any = None) -> Any:
+    """Plot expected width against the number of history tasks, one line per (n, N).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`plan_table`.
+    ax : matplotlib Axes, optional
+        Axes to draw on (a new figure when omitted).
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for (n, m), part in table.groupby(["n_real", "n_synth"]):
+        finite = part[np.isfinite(part["width"])]
+        ax.plot(finite["n_history"], finite["width"], marker="o", label=f"n={n:g}, N={m:g}")
+    ax.set_xlabel("history tasks T")
+    ax.set_ylabel("expected interval width")
+    ax.set_title(f"expected width at alpha = {table['alpha'].iloc[0]:g}")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_diagnostics(data: pd.DataFrame, *, time_col: str = "time", axes: Any = None) -> Any:
+    """Gap against time and against the synthetic estimate, with ±2 SE bars.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Per-task summary table.
+    time_col : str
+        Time column (the first panel is skipped when absent).
+    axes : sequence of matplotlib Axes, optional
+        Two axes to draw on.
+
+    Returns
+    -------
+    array of matplotlib Axes
+    """
+    plt = _pyplot()
+    frame = history_summary(data)
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 4))
+    se = frame["gap_se"].to_numpy(dtype=float) if "gap_se" in frame.columns else None
+    groups = frame.groupby("coord") if "coord" in frame.columns else [("gap", frame)]
+    for label, part in groups:
+        err = None if se is None else 2 * part["gap_se"].to_numpy(dtype=float)
+        if time_col in part.columns:
+            axes[0].errorbar(
+                part[time_col], part["gap_estimate"], yerr=err, fmt="o", ms=3, label=str(label)
+            )
+        axes[1].errorbar(
+            part["synth_estimate"], part["gap_estimate"], yerr=err, fmt="o", ms=3, label=str(label)
+        )
+    axes[0].set_xlabel(time_col)
+    axes[0].set_ylabel("gap (real − synthetic)")
+    axes[1].set_xlabel("synthetic estimate")
+    for ax in axes:
+        ax.axhline(0.0, color="grey", lw=0.8)
+    if "coord" in frame.columns:
+        axes[1].legend(fontsize="small")
+    return axes

@@ -161,6 +161,10 @@ class IntervalResult:
         values["width"] = self.width
         return {column: values[column] for column in OUTPUT_COLUMNS}
 
+    def to_frame(self) -> pd.DataFrame:
+        """The interval as a one-row frame with the output columns."""
+        return pd.DataFrame([self.to_dict()], columns=list(OUTPUT_COLUMNS))
+
     def summary(self) -> str:
         """A few readable lines describing the interval and its width decomposition."""
         level = f"{100 * (1 - self.alpha):g}%"

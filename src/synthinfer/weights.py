@@ -23,15 +23,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from synthinfer._validation import check_range, split_list
+
 __all__ = ["BarberBound", "barber_bound_terms", "kernel_weights", "recency_weights"]
 
 FloatArray = NDArray[np.float64]
-
-
-def _columns(columns: Sequence[str] | str) -> list[str]:
-    if isinstance(columns, str):
-        columns = [columns]
-    return [part.strip() for item in columns for part in str(item).split(",") if part.strip()]
 
 
 def kernel_weights(
@@ -67,13 +63,11 @@ def kernel_weights(
     ndarray
         Shape ``(T,)``.
     """
-    names = _columns(columns)
+    names = split_list(columns)
     if not names:
         raise ValueError("kernel weights need at least one attribute column")
-    if not (np.isfinite(bandwidth) and bandwidth > 0):
-        raise ValueError(f"bandwidth must be a positive number, got {bandwidth!r}")
-    if not 0.0 <= mismatch <= 1.0:
-        raise ValueError(f"mismatch must lie in [0, 1], got {mismatch!r}")
+    bandwidth = check_range(bandwidth, "bandwidth", 0.0, low_open=True)
+    mismatch = check_range(mismatch, "mismatch", 0.0, 1.0)
     missing = [
         c for c in names if c not in attributes_history.columns or c not in attributes_target
     ]
@@ -102,8 +96,7 @@ def kernel_weights(
 def recency_weights(age: ArrayLike, decay: float) -> FloatArray:
     """Recency weights ``ρ^{age}`` for ages ``≥ 0`` (in waves, years, ...)."""
     ages = np.asarray(age, dtype=float)
-    if not 0.0 < decay <= 1.0:
-        raise ValueError(f"decay must lie in (0, 1], got {decay!r}")
+    decay = check_range(decay, "decay", 0.0, 1.0, low_open=True)
     if np.any(ages < 0) or not np.all(np.isfinite(ages)):
         raise ValueError("ages must be finite and >= 0 (history tasks precede the target)")
     return decay**ages
@@ -136,6 +129,20 @@ class BarberBound:
     def coverage_lower_bound(self, alpha: float) -> float:
         """``1 − alpha − coverage_gap`` (at least 0)."""
         return max(0.0, 1.0 - alpha - self.coverage_gap)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per history task: its normalized weight ``p``."""
+        return pd.DataFrame({"task": np.arange(self.p.size), "p": self.p})
+
+    def summary(self) -> str:
+        """The bound's terms in one readable line."""
+        return (
+            f"sum p = {self.sum_p:.4g}, p_target = {self.p_target:.4g}; coverage gap "
+            f"{self.coverage_gap:.4g} (worst case {self.max_gap:.4g})"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
 
     def to_dict(self) -> dict[str, Any]:
         """The terms as a dictionary (``p`` as a list)."""

@@ -21,13 +21,13 @@ import pytest
 from synthinfer.adjust import (
     full_conformal_band,
     full_conformal_upper,
-    group_subsets,
     split_conformal_band,
 )
 from synthinfer.allocation import Allocation
 from synthinfer.conformal import conformal_ranks
 from synthinfer.intervals import WaldInterval
 from synthinfer.methods import History, calibrate
+from synthinfer.studies import group_subsets
 
 pytestmark = pytest.mark.slow
 

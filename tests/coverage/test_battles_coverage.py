@@ -24,8 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthinfer.arena._simulate import simulate_battles
-from synthinfer.arena._summary import arena, read_battles
+from synthinfer.arena import arena, read_battles, simulate_battles
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +36,7 @@ METHODS = ["exchangeable", "finite-sample", "synthetic-only"]
 
 def _replication(rep: int) -> pd.DataFrame:
     sim = simulate_battles(
-        MODELS, 30_000, judge_bias_sd=0.3, judge_scale=0.2, rng=np.random.default_rng([7, rep])
+        MODELS, 30_000, judge_bias_sd=0.3, judge_scale=0.2, seed=np.random.default_rng([7, rep])
     )
     counts = read_battles(sim.battles)
     frames = []
@@ -50,7 +49,7 @@ def _replication(rep: int) -> pd.DataFrame:
                 protocol="loo",
                 alpha=ALPHA,
                 method=METHODS,
-                n_bootstrap=100,
+                n_gap_bootstrap=100,
                 seed=rep,
             )
         tasks = result.tasks

@@ -23,7 +23,7 @@ from scipy import stats
 
 from synthinfer.intervals import WaldInterval
 from synthinfer.methods import History, calibrate
-from synthinfer.studies.simulate import DEFAULT_METHODS, SimulationModel, coverage_study
+from synthinfer.studies import DEFAULT_METHODS, SimulationModel, coverage_study
 
 pytestmark = pytest.mark.slow
 

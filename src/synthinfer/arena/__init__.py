@@ -1,6 +1,51 @@
-"""Battle logs: counts, win rates, Bradley-Terry strengths, and a battle simulator."""
+"""Battle logs: counts, win rates, Bradley-Terry strengths, the pipeline, and a simulator.
 
-from synthinfer.arena._simulate import BattleModel, simulate_battles
-from synthinfer.arena._summary import arena, fit_bradley_terry, read_battles
+Modules, each importing only those above it:
 
-__all__ = ["BattleModel", "arena", "fit_bradley_terry", "read_battles", "simulate_battles"]
+* ``_counts``: :class:`BattleCounts` and :func:`read_battles` (a log as counts);
+* ``_bradley_terry``: :func:`fit_bradley_terry`, :func:`place_model`,
+  :func:`rank_interval` and the paired bootstrap of a gap;
+* ``_summary``: per-model summary tables (:func:`win_rate_summary`,
+  :func:`bradley_terry_summary`);
+* ``_pipeline``: :func:`arena_summary` and :func:`arena`, from a log to
+  calibrated intervals;
+* ``_simulate``: :func:`simulate_battles`, logs with known truth.
+"""
+
+from synthinfer.arena._bradley_terry import (
+    ELO_SCALE,
+    BradleyTerryFit,
+    fit_bradley_terry,
+    place_model,
+    rank_interval,
+)
+from synthinfer.arena._counts import BattleCounts, read_battles
+from synthinfer.arena._pipeline import ESTIMANDS, ArenaResult, arena, arena_summary
+from synthinfer.arena._simulate import BattleModel, BattleSimulation, simulate_battles
+from synthinfer.arena._summary import (
+    DEFAULT_GAP_BOOTSTRAP,
+    ArenaSummary,
+    bradley_terry_summary,
+    win_rate_summary,
+)
+
+__all__ = [
+    "DEFAULT_GAP_BOOTSTRAP",
+    "ELO_SCALE",
+    "ESTIMANDS",
+    "ArenaResult",
+    "ArenaSummary",
+    "BattleCounts",
+    "BattleModel",
+    "BattleSimulation",
+    "BradleyTerryFit",
+    "arena",
+    "arena_summary",
+    "bradley_terry_summary",
+    "fit_bradley_terry",
+    "place_model",
+    "rank_interval",
+    "read_battles",
+    "simulate_battles",
+    "win_rate_summary",
+]

@@ -23,22 +23,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
-__all__ = ["BattleModel", "BattleSimulation", "simulate_battles"]
+from synthinfer._validation import check_count, check_range, check_seed
+
+__all__ = ["VERDICTS", "BattleModel", "BattleSimulation", "simulate_battles"]
 
 VERDICTS = np.array(["a", "tie", "b"])
+"""Verdict values of a simulated log, in the order of their codes 0, 1, 2."""
+
+Seed = int | np.random.Generator | None
 
 
-def _check(value: float, name: str, low: float, high: float) -> float:
-    value = float(value)
-    if not (low <= value <= high):
-        raise ValueError(f"{name} must lie in [{low:g}, {high:g}], got {value!r}")
-    return value
+def _generator(seed: Seed) -> np.random.Generator:
+    """A generator from a seed (``None`` or a whole number >= 0) or the generator itself."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_seed(seed))
 
 
 def _outcome_probabilities(difference: np.ndarray, tie_rate: float) -> tuple[np.ndarray, ...]:
     """``P(A wins)`` and ``P(tie)`` for strength differences ``d``."""
+    from scipy.special import expit
+
     p = expit(difference)
     tie = tie_rate * 4.0 * p * (1.0 - p)
     return p - tie / 2.0, tie
@@ -82,24 +88,39 @@ class BattleModel:
         tie_rate: float = 0.3,
         judge_agreement: float = 0.6,
         release_order: bool = False,
-        rng: np.random.Generator | int | None = None,
+        seed: Seed = None,
     ) -> BattleModel:
-        """Draw strengths and biases for ``n_models`` models (see the module docstring)."""
-        if int(n_models) != n_models or n_models < 2:
-            raise ValueError(f"n_models must be an integer >= 2, got {n_models!r}")
-        _check(strength_sd, "strength_sd", 0.0, np.inf)
-        _check(judge_bias_sd, "judge_bias_sd", 0.0, np.inf)
-        rng = np.random.default_rng(rng)
-        width = len(str(int(n_models) - 1))
-        models = tuple(f"model-{k:0{width}d}" for k in range(int(n_models)))
-        strengths = rng.normal(0.0, strength_sd, size=int(n_models))
-        bias = float(judge_scale) * strengths + rng.normal(0.0, judge_bias_sd, size=int(n_models))
+        """Draw strengths and biases for ``n_models`` models (see the module docstring).
+
+        Parameters
+        ----------
+        n_models : int
+            Number of models ``K`` (at least 2).
+        strength_sd, judge_bias_sd, judge_scale, tie_rate, judge_agreement, release_order
+            As in :func:`simulate_battles`.
+        seed : int or Generator, optional
+            Randomness (keyword-only).
+
+        Returns
+        -------
+        BattleModel
+        """
+        n_models = check_count(n_models, "n_models", minimum=2)
+        check_range(strength_sd, "strength_sd", 0.0)
+        check_range(judge_bias_sd, "judge_bias_sd", 0.0)
+        tie_rate = check_range(tie_rate, "tie_rate", 0.0, 0.5)
+        judge_agreement = check_range(judge_agreement, "judge_agreement", 0.0, 1.0)
+        rng = _generator(seed)
+        width = len(str(n_models - 1))
+        models = tuple(f"model-{k:0{width}d}" for k in range(n_models))
+        strengths = rng.normal(0.0, strength_sd, size=n_models)
+        bias = float(judge_scale) * strengths + rng.normal(0.0, judge_bias_sd, size=n_models)
         return cls(
             models=models,
             strengths=strengths,
             judge_bias=bias,
-            tie_rate=_check(tie_rate, "tie_rate", 0.0, 0.5),
-            judge_agreement=_check(judge_agreement, "judge_agreement", 0.0, 1.0),
+            tie_rate=tie_rate,
+            judge_agreement=judge_agreement,
             release_order=bool(release_order),
         )
 
@@ -129,6 +150,8 @@ class BattleModel:
 
     def true_win_rate(self) -> pd.Series:
         """Population human win rate of each model against its opponent mix (ties half)."""
+        from scipy.special import expit
+
         weights = self.pair_weights()
         p = expit(self.strengths[:, None] - self.strengths[None, :])
         rate = (weights * p).sum(axis=1) / weights.sum(axis=1)
@@ -167,10 +190,15 @@ class BattleModel:
         second += second >= first
         return first, second, time
 
-    def battles(
-        self, n_battles: int, *, rng: np.random.Generator | int | None = None
-    ) -> pd.DataFrame:
+    def battles(self, n_battles: int, *, seed: Seed = None) -> pd.DataFrame:
         """Draw ``n_battles`` battles.
+
+        Parameters
+        ----------
+        n_battles : int
+            Number of battles (at least 1).
+        seed : int or Generator, optional
+            Randomness (keyword-only).
 
         Returns
         -------
@@ -178,10 +206,8 @@ class BattleModel:
             Columns ``model_a, model_b, human, judge`` (categorical; verdicts
             ``a``, ``b``, ``tie``) and ``time`` with ``release_order``.
         """
-        if int(n_battles) != n_battles or n_battles < 1:
-            raise ValueError(f"n_battles must be a positive integer, got {n_battles!r}")
-        rng = np.random.default_rng(rng)
-        n = int(n_battles)
+        n = check_count(n_battles, "n_battles", minimum=1)
+        rng = _generator(seed)
         a, b, time = self._pairs(n, rng)
         shared = rng.random(n)
         own = rng.random(n)
@@ -223,6 +249,19 @@ class BattleSimulation:
     battles: pd.DataFrame = field(repr=False)
     model: BattleModel
 
+    def to_frame(self) -> pd.DataFrame:
+        """The battle log."""
+        return self.battles
+
+    def summary(self) -> str:
+        """The log's size and the true parameters of its models, as text."""
+        order = ", released one by one" if self.model.release_order else ""
+        head = f"{len(self.battles)} simulated battles among {self.model.n_models} models{order}"
+        return head + "\n" + self.model.truth().to_string(index=False)
+
+    def __str__(self) -> str:
+        return self.summary()
+
 
 def simulate_battles(
     n_models: int = 20,
@@ -234,7 +273,7 @@ def simulate_battles(
     tie_rate: float = 0.3,
     judge_agreement: float = 0.6,
     release_order: bool = False,
-    rng: np.random.Generator | int | None = None,
+    seed: Seed = None,
 ) -> BattleSimulation:
     """Simulate a battle log of ``n_models`` models and ``n_battles`` battles.
 
@@ -256,7 +295,7 @@ def simulate_battles(
         Probability that the autorater's verdict shares the human's draw.
     release_order : bool
         Release models one by one (adds a battle ``time`` column).
-    rng : Generator or int, optional
+    seed : int or Generator, optional
         Randomness (keyword-only).
 
     Returns
@@ -265,11 +304,11 @@ def simulate_battles(
 
     Examples
     --------
-    >>> sim = simulate_battles(5, 100, rng=0)
+    >>> sim = simulate_battles(5, 100, seed=0)
     >>> list(sim.battles.columns)
     ['model_a', 'model_b', 'human', 'judge']
     """
-    rng = np.random.default_rng(rng)
+    rng = _generator(seed)
     model = BattleModel.draw(
         n_models,
         strength_sd=strength_sd,
@@ -278,6 +317,6 @@ def simulate_battles(
         tie_rate=tie_rate,
         judge_agreement=judge_agreement,
         release_order=release_order,
-        rng=rng,
+        seed=rng,
     )
-    return BattleSimulation(battles=model.battles(n_battles, rng=rng), model=model)
+    return BattleSimulation(battles=model.battles(n_battles, seed=rng), model=model)

@@ -1,4 +1,13 @@
-"""The ``synthinfer`` command line."""
+"""The ``synthinfer`` command line: one typer app, assembled in :mod:`synthinfer.cli._app`.
+
+Command modules: :mod:`~synthinfer.cli.infer` (``infer``, ``backtest``),
+:mod:`~synthinfer.cli.datasets` (the ``datasets`` group),
+:mod:`~synthinfer.cli.studies` (``simulate``, ``reproduce``, ``plot``),
+:mod:`~synthinfer.cli.arena` (``arena``, ``simulate-battles``) and
+:mod:`~synthinfer.cli.diagnostics` (``diagnose``, ``plan``); options shared by
+several commands are declared once in ``_options`` and output helpers live in
+``_output``.
+"""
 
 from synthinfer.cli._app import app, main
 

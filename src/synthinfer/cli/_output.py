@@ -1,9 +1,9 @@
-"""Helpers shared by the command-line modules.
+"""Output of the command line: tables, files, progress bars and error lines.
 
-``synthinfer.cli`` and the modules that register further commands on its app
-(``_cli_study``, ``_cli_arena``, ``_cli_beyond``) take their list parsing,
-error reporting, output formats and table rendering from here. This module
-imports none of them, so each can be imported on its own.
+The command modules take from here how a frame is rendered (``table``,
+``csv``, ``json``), written to a file or printed, how a long computation shows
+its progress on a terminal, and which exceptions become a one-line
+``error:`` message with exit code 2 (:func:`report_errors`).
 """
 
 from __future__ import annotations
@@ -15,126 +15,72 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 import typer
 
+from synthinfer.cli._options import OutputFormat
+
 __all__ = [
     "USER_ERRORS",
-    "AllocationOption",
-    "AlphaOption",
-    "FormatOption",
-    "MethodOption",
-    "OutputFormat",
-    "Protocol",
     "emit",
-    "float_list",
     "format_frame",
     "frame_to_json",
+    "is_user_error",
     "json_clean",
     "json_value",
     "progress_bar",
     "progress_report",
     "report_errors",
-    "split_list",
+    "save_table",
     "write_frame",
 ]
 
 F = TypeVar("F", bound=Callable[..., object])
 
-#: Exceptions that :func:`report_errors` reports as a user error (exit code 2).
+#: Exceptions that :func:`report_errors` may report as a user error (exit code 2):
+#: bad values (``ValueError`` and its subclasses, e.g. a missing input column),
+#: files that cannot be read or written, and a missing optional dependency
+#: (see :func:`is_user_error`). Anything else is a bug and keeps its traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (
     ValueError,
-    OSError,
+    FileNotFoundError,
+    IsADirectoryError,
+    PermissionError,
     ImportError,
-    KeyError,
-    TypeError,
 )
 
 
-class OutputFormat(str, Enum):
-    """How results are printed."""
-
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-class Protocol(str, Enum):
-    """Backtest protocols."""
-
-    loo = "loo"
-    temporal = "temporal"
-
-
-# Options that several commands share (typer reads these aliases from the
-# annotations of the command functions).
-AlphaOption = Annotated[
-    list[str] | None,
-    typer.Option("--alpha", "-a", help="Level(s), e.g. 0.1,0.2 (repeatable). Default 0.1."),
-]
-MethodOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--method",
-        "-m",
-        help="exchangeable, weighted, finite-sample, task-only, synthetic-only "
-        "(comma-separated, repeatable). Default exchangeable.",
-    ),
-]
-AllocationOption = Annotated[str, typer.Option(help="Budget split: prop:A,B,C or abs:A1,A2.")]
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
-
-
-def split_list(values: list[str] | None) -> list[str]:
-    """Flatten comma-separated and repeated option values.
+def is_user_error(error: BaseException) -> bool:
+    """Whether ``error`` is a documented user error rather than a bug.
 
     Parameters
     ----------
-    values : list of str or None
-        The values of a repeatable option, each possibly comma-separated.
+    error : BaseException
+        The exception a command raised.
 
     Returns
     -------
-    list of str
-        The non-empty items, stripped, in order.
+    bool
+        True for the classes in :data:`USER_ERRORS`, where an ``ImportError``
+        counts only for a missing optional dependency: a module outside
+        ``synthinfer`` that is not installed, or the error the library raises
+        with installation advice from the ``ImportError`` of such a module.
     """
-    items: list[str] = []
-    for value in values or []:
-        items.extend(part.strip() for part in str(value).split(",") if part.strip())
-    return items
+    if not isinstance(error, USER_ERRORS):
+        return False
+    if isinstance(error, ImportError):
+        return _missing_module(error) or isinstance(error.__cause__, ImportError)
+    return True
 
 
-def float_list(values: list[str] | None, name: str) -> list[float]:
-    """Parse a list option of numbers.
-
-    Parameters
-    ----------
-    values : list of str or None
-        The values of a repeatable option, each possibly comma-separated.
-    name : str
-        The option's name (e.g. ``"--alpha"``), used in the error message.
-
-    Returns
-    -------
-    list of float
-        The numbers in order; empty when the option was not given.
-
-    Raises
-    ------
-    ValueError
-        If an item is not a number; the message names the option and the item.
-    """
-    numbers = []
-    for item in split_list(values):
-        try:
-            numbers.append(float(item))
-        except ValueError:
-            raise ValueError(f"{name} takes numbers, got {item!r}") from None
-    return numbers
+def _missing_module(error: ImportError) -> bool:
+    """Whether ``error`` says that a module outside ``synthinfer`` is not installed."""
+    if not isinstance(error, ModuleNotFoundError) or error.name is None:
+        return False
+    return error.name.split(".")[0] != "synthinfer"
 
 
 def report_errors(func: F) -> F:
@@ -148,10 +94,11 @@ def report_errors(func: F) -> F:
     Returns
     -------
     callable
-        ``func`` wrapped: an exception in :data:`USER_ERRORS` is printed as one
-        ``error: MESSAGE`` line and exits with code 2; each distinct
+        ``func`` wrapped: a user error (see :func:`is_user_error`) is printed
+        as one ``error: MESSAGE`` line and exits with code 2; each distinct
         ``UserWarning`` raised meanwhile is printed as a ``warning: MESSAGE``
-        line (before the error, if any).
+        line (before the error, if any). Any other exception propagates with
+        its traceback.
     """
 
     @functools.wraps(func)
@@ -161,6 +108,8 @@ def report_errors(func: F) -> F:
             try:
                 result = func(*args, **kwargs)
             except USER_ERRORS as error:
+                if not is_user_error(error):
+                    raise
                 _print_warnings(caught)
                 message = _error_text(error)
                 typer.echo(f"error: {message}", err=True)
@@ -241,14 +190,16 @@ def frame_to_json(frame: pd.DataFrame) -> str:
     return json.dumps(records, indent=1)
 
 
-def format_frame(frame: pd.DataFrame, fmt: OutputFormat, *, json_newline: bool = False) -> str:
+def format_frame(
+    frame: pd.DataFrame, output_format: OutputFormat, *, json_newline: bool = False
+) -> str:
     """Render a frame for people (``table``) or pipes (``csv``, ``json``).
 
     Parameters
     ----------
     frame : pandas.DataFrame
         The table.
-    fmt : OutputFormat
+    output_format : OutputFormat
         ``table`` (numbers to 4 significant digits), ``csv`` or ``json`` (see
         :func:`frame_to_json`).
     json_newline : bool, default False
@@ -259,12 +210,35 @@ def format_frame(frame: pd.DataFrame, fmt: OutputFormat, *, json_newline: bool =
     str
         The rendered text.
     """
-    if fmt is OutputFormat.csv:
+    if output_format is OutputFormat.csv:
         return frame.to_csv(index=False)
-    if fmt is OutputFormat.json:
+    if output_format is OutputFormat.json:
         return frame_to_json(frame) + ("\n" if json_newline else "")
     with pd.option_context("display.width", 200, "display.max_columns", 50):
         return frame.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n"
+
+
+def save_table(frame: pd.DataFrame, out: Path) -> None:
+    """Write a frame with :func:`synthinfer.tables.write_table` into an existing folder.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    out : pathlib.Path
+        The file; its suffix chooses the format (CSV, TSV or Parquet).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder of ``out`` does not exist (a user error, worded as
+        pandas words it).
+    """
+    from synthinfer.tables import write_table
+
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"Cannot save file into a non-existent directory: '{out.parent}'")
+    write_table(frame, out)
 
 
 def write_frame(frame: pd.DataFrame, out: Path, *, json_newline: bool = False) -> None:
@@ -276,27 +250,25 @@ def write_frame(frame: pd.DataFrame, out: Path, *, json_newline: bool = False) -
         The table.
     out : pathlib.Path
         ``.json`` gets :func:`frame_to_json`; other suffixes go to
-        :func:`synthinfer.tables._io.write_table` (CSV, TSV or Parquet).
+        :func:`save_table` (CSV, TSV or Parquet).
     json_newline : bool, default False
         End a JSON file with a newline.
     """
-    from synthinfer.tables._io import write_table
-
     if out.suffix.lower() == ".json":
         out.write_text(format_frame(frame, OutputFormat.json, json_newline=json_newline))
     else:
-        write_table(frame, out)
+        save_table(frame, out)
     typer.echo(f"wrote {len(frame)} rows to {out}", err=True)
 
 
-def emit(frame: pd.DataFrame, fmt: OutputFormat, out: Path | None) -> None:
-    """Write ``frame`` to ``out`` (see :func:`write_frame`) or print it in ``fmt``.
+def emit(frame: pd.DataFrame, output_format: OutputFormat, out: Path | None) -> None:
+    """Write ``frame`` to ``out`` (see :func:`write_frame`) or print it in ``output_format``.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         The table.
-    fmt : OutputFormat
+    output_format : OutputFormat
         Format on stdout when ``out`` is None.
     out : pathlib.Path or None
         File to write instead of printing.
@@ -304,7 +276,7 @@ def emit(frame: pd.DataFrame, fmt: OutputFormat, out: Path | None) -> None:
     if out is not None:
         write_frame(frame, out)
         return
-    sys.stdout.write(format_frame(frame, fmt))
+    sys.stdout.write(format_frame(frame, output_format))
 
 
 @contextmanager

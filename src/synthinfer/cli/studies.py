@@ -1,7 +1,4 @@
-"""Command-line studies: ``simulate``, ``reproduce`` and ``plot``.
-
-``register(app)`` adds the three commands to a typer application.
-"""
+"""The study commands ``simulate``, ``reproduce`` and ``plot``."""
 
 from __future__ import annotations
 
@@ -12,20 +9,29 @@ from typing import Annotated
 
 import typer
 
-from synthinfer.cli._output import (
+from synthinfer._validation import split_list
+from synthinfer.cli._options import (
+    DEFAULT_ALLOCATION_SPEC,
     AllocationOption,
     AlphaOption,
-    FormatOption,
+    BoundsOption,
+    DecayOption,
+    OutOption,
     OutputFormat,
-    float_list,
-    format_frame,
-    progress_bar,
-    report_errors,
-    split_list,
-    write_frame,
+    OutputFormatOption,
+    SeedOption,
+    alpha_values,
+    number_pair,
 )
+from synthinfer.cli._output import format_frame, progress_bar, report_errors, write_frame
 
-__all__ = ["register"]
+__all__ = [
+    "Experiment",
+    "ModelName",
+    "plot_command",
+    "reproduce_command",
+    "simulate_command",
+]
 
 
 class ModelName(str, Enum):
@@ -47,45 +53,44 @@ class Experiment(str, Enum):
     arena = "arena"
 
 
-def _pair(text: str | None, option: str) -> tuple[float, float] | None:
-    if text is None:
-        return None
-    numbers = float_list([text], option)
-    if len(numbers) != 2:
-        raise ValueError(f"{option} takes two numbers A,B, got {text!r}")
-    return numbers[0], numbers[1]
-
-
+@report_errors
 def simulate_command(
     model: Annotated[
-        ModelName, typer.Option(help="Generative model (see docs/simulations.md).")
+        ModelName, typer.Option("--model", help="Generative model (see docs/simulations.md).")
     ] = ModelName.bernoulli,
-    tasks: Annotated[int, typer.Option(help="Historical tasks T per replication.")] = 100,
-    reps: Annotated[int, typer.Option(help="Monte Carlo replications R.")] = 1000,
+    tasks: Annotated[
+        int, typer.Option("--tasks", help="Historical tasks T per replication.")
+    ] = 100,
+    reps: Annotated[int, typer.Option("--reps", help="Monte Carlo replications R.")] = 1000,
     n: Annotated[int, typer.Option("--n", help="Real sample size per task.")] = 1000,
     synthetic_n: Annotated[
         int, typer.Option("--synthetic-n", help="Synthetic sample size per task.")
     ] = 2000,
-    bias: Annotated[float, typer.Option(help="Mean synthetic bias E[θ~ − θ].")] = 0.05,
-    tau: Annotated[float, typer.Option(help="SD of the bias across tasks.")] = 0.10,
+    bias: Annotated[float, typer.Option("--bias", help="Mean synthetic bias E[θ~ − θ].")] = 0.05,
+    tau: Annotated[float, typer.Option("--tau", help="SD of the bias across tasks.")] = 0.10,
     beta: Annotated[
-        str, typer.Option(help="Beta(A,B) law of success probabilities (Bernoulli models).")
+        str,
+        typer.Option("--beta", help="Beta(A,B) law of success probabilities (Bernoulli models)."),
     ] = "2,2",
-    df: Annotated[float, typer.Option(help="Degrees of freedom of the t bias (heavy-tail).")] = 3.0,
+    df: Annotated[
+        float, typer.Option("--df", help="Degrees of freedom of the t bias (heavy-tail).")
+    ] = 3.0,
     n_min: Annotated[
         int, typer.Option("--n-min", help="Oldest task's real sample size (unequal-n).")
     ] = 20,
     drift: Annotated[
-        float, typer.Option(help="Total drift of the mean bias over the history (drift).")
+        float,
+        typer.Option("--drift", help="Total drift of the mean bias over the history (drift)."),
     ] = 0.4,
     shift: Annotated[
-        float, typer.Option(help="Extra bias of tasks with attribute 1 (attribute).")
+        float, typer.Option("--shift", help="Extra bias of tasks with attribute 1 (attribute).")
     ] = 0.3,
     share: Annotated[
-        float, typer.Option(help="Share of history tasks with attribute 1 (attribute).")
+        float,
+        typer.Option("--share", help="Share of history tasks with attribute 1 (attribute)."),
     ] = 0.5,
-    alpha: AlphaOption = None,
-    method: Annotated[
+    alphas: AlphaOption = None,
+    methods: Annotated[
         list[str] | None,
         typer.Option(
             "--method",
@@ -95,14 +100,9 @@ def simulate_command(
             "--uniform-weights.",
         ),
     ] = None,
-    allocation: AllocationOption = "prop:0.1,0.2,0.7",
-    bounds: Annotated[
-        str | None, typer.Option(help="Clip final intervals to LO,HI (e.g. 0,1).")
-    ] = None,
-    decay: Annotated[
-        float | None,
-        typer.Option(help="Recency weights RHO ** (T + 1 − j) for 'weighted' (RHO in (0, 1])."),
-    ] = None,
+    allocation: AllocationOption = DEFAULT_ALLOCATION_SPEC,
+    bounds: BoundsOption = None,
+    decay: DecayOption = None,
     attribute_weight: Annotated[
         float | None,
         typer.Option(
@@ -118,20 +118,18 @@ def simulate_command(
             help="Run 'weighted' with all weights 1 (then it equals 'exchangeable').",
         ),
     ] = False,
-    seed: Annotated[
-        int | None, typer.Option(help="Seed: the same seed gives the same study.")
-    ] = None,
-    output_format: FormatOption = OutputFormat.table,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the summary to FILE (.csv, .json).")
-    ] = None,
+    seed: SeedOption = None,
+    output_format: OutputFormatOption = OutputFormat.table,
+    out: OutOption = None,
     per_rep: Annotated[
         Path | None,
         typer.Option("--per-rep", help="Write every replication's row to FILE (.csv, .parquet)."),
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option(help="Threads for blocks of replications (default: CPUs, at most 4)."),
+        typer.Option(
+            "--workers", help="Threads for blocks of replications (default: CPUs, at most 4)."
+        ),
     ] = None,
 ) -> None:
     """Monte Carlo coverage of the methods on a generative model with known truth.
@@ -142,9 +140,9 @@ def simulate_command(
     method × alpha: coverage, its Monte Carlo SE, mean and median width and
     the width decomposition w1, w2, w3.
     """
-    from synthinfer.studies.simulate import SimulationModel, coverage_study
+    from synthinfer.studies.simulate import DEFAULT_METHODS, SimulationModel, coverage_study
 
-    beta_a, beta_b = _pair(beta, "--beta") or (2.0, 2.0)
+    beta_a, beta_b = number_pair(beta, "--beta") or (2.0, 2.0)
     spec = SimulationModel(
         name=model.value,
         n=n,
@@ -159,16 +157,15 @@ def simulate_command(
         shift=shift,
         share=share,
     )
-    methods = split_list(method) or ["exchangeable", "task-only", "finite-sample", "synthetic-only"]
     with progress_bar(reps, "simulating") as progress:
         result = coverage_study(
             spec,
             reps=reps,
             tasks=tasks,
-            methods=methods,
-            alphas=float_list(alpha, "--alpha") or [0.1],
+            methods=split_list(methods) or list(DEFAULT_METHODS),
+            alphas=alpha_values(alphas),
             allocation=allocation,
-            bounds=_pair(bounds, "--bounds"),
+            bounds=number_pair(bounds, "--bounds"),
             decay=decay,
             attribute_weight=attribute_weight,
             uniform_weights=uniform_weights,
@@ -190,14 +187,15 @@ def simulate_command(
     sys.stdout.write(format_frame(result.summary, output_format, json_newline=True))
 
 
+@report_errors
 def reproduce_command(
     name: Annotated[Experiment, typer.Argument(help="simulated, pew or arena.")],
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Directory for results (default reproduce-NAME)."),
     ] = None,
-    reps: Annotated[int, typer.Option(help="Replications (simulated only).")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed (simulated only).")] = 2026,
+    reps: Annotated[int, typer.Option("--reps", help="Replications (simulated only).")] = 1000,
+    seed: SeedOption = 2026,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write forest plots.")] = True,
 ) -> None:
     """Run one of the paper's experiments and compare with the numbers it reports.
@@ -205,7 +203,8 @@ def reproduce_command(
     Writes per-task results (CSV), a summary (CSV and Markdown) next to the
     paper's numbers, and forest plots (PNG) into --out, and prints the summary.
     Rows whose difference from the paper exceeds Monte Carlo error (simulated)
-    or the paper's rounding (pew, arena) are flagged.
+    or the paper's rounding (pew, arena) are flagged. --reps and --seed apply
+    to the simulated experiment only.
     """
     from synthinfer.studies.reproduce import reproduce
 
@@ -225,6 +224,7 @@ def reproduce_command(
         )
 
 
+@report_errors
 def plot_command(
     results: Annotated[
         Path, typer.Argument(help="Results file from infer, backtest, simulate --per-rep.")
@@ -235,21 +235,23 @@ def plot_command(
         typer.Option("--method", "-m", help="Calibrated method (default: the first not baseline)."),
     ] = None,
     baseline: Annotated[
-        str, typer.Option(help="Method drawn beside it; 'none' for none.")
+        str, typer.Option("--baseline", help="Method drawn beside it; 'none' for none.")
     ] = "synthetic-only",
     alpha: Annotated[
         float | None, typer.Option("--alpha", "-a", help="Level (default: the smallest).")
     ] = None,
-    bounds: Annotated[
-        str | None, typer.Option(help="Clip intervals and the axis to LO,HI (e.g. 0,1).")
-    ] = None,
-    sort: Annotated[str, typer.Option(help="Row order: truth, estimate or none.")] = "truth",
+    bounds: BoundsOption = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help="Row order: truth, estimate or none.")
+    ] = "truth",
     max_tasks: Annotated[
         int | None, typer.Option("--max-tasks", help="Show only the first N tasks.")
     ] = None,
-    title: Annotated[str | None, typer.Option(help="Figure title.")] = None,
-    xlabel: Annotated[str, typer.Option(help="Label of the horizontal axis.")] = "estimand",
-    dpi: Annotated[int, typer.Option(help="Resolution of raster images.")] = 150,
+    title: Annotated[str | None, typer.Option("--title", help="Figure title.")] = None,
+    xlabel: Annotated[
+        str, typer.Option("--xlabel", help="Label of the horizontal axis.")
+    ] = "estimand",
+    dpi: Annotated[int, typer.Option("--dpi", help="Resolution of raster images.")] = 150,
 ) -> None:
     """Forest plot of a results file: calibrated and synthetic-only intervals per task.
 
@@ -258,7 +260,7 @@ def plot_command(
     gets one panel per coordinate.
     """
     from synthinfer.plot import forest_figure
-    from synthinfer.tables._io import read_table
+    from synthinfer.tables import read_table
 
     frame = read_table(results)
     figure = forest_figure(
@@ -266,7 +268,7 @@ def plot_command(
         method=method,
         baseline=None if baseline.lower() == "none" else baseline,
         alpha=alpha,
-        bounds=_pair(bounds, "--bounds"),
+        bounds=number_pair(bounds, "--bounds"),
         sort=sort,
         title=title,
         max_tasks=max_tasks,
@@ -274,16 +276,3 @@ def plot_command(
     )
     figure.savefig(out, dpi=dpi)
     typer.echo(f"wrote {out}", err=True)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``simulate``, ``reproduce`` and ``plot`` to ``app``.
-
-    Parameters
-    ----------
-    app : typer.Typer
-        The application (``synthinfer.cli.app``).
-    """
-    app.command("simulate")(report_errors(simulate_command))
-    app.command("reproduce")(report_errors(reproduce_command))
-    app.command("plot")(report_errors(plot_command))

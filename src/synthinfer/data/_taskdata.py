@@ -1,11 +1,13 @@
-"""Task data: unit-level and summary tables, validated at the door.
+"""Task data: unit-level and summary tables from a path or any dataframe, checked at the door.
 
 Two formats are accepted (see DESIGN.md):
 
 * a **unit-level (long) table**, one row per observation, with columns
   ``task``, ``source`` (``real`` or ``synthetic``) and ``value``, optionally
   ``weight`` (Hájek survey weights), ``unit`` (pairing id), ``coord`` and
-  task-level attributes;
+  task-level attributes. It is checked and reduced to per-task statistics
+  where it lives (:mod:`synthinfer.tables`); its rows are read back only for
+  the interval constructions that need them;
 * a **summary table**, one row per task (and coordinate), with
   ``synth_estimate`` and ``synth_se`` and, for historical tasks,
   ``real_estimate`` and/or ``gap_estimate`` with ``gap_se``.
@@ -19,252 +21,44 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
-from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from synthinfer.intervals import (
-    IntervalFamily,
-    WaldInterval,
-)
-from synthinfer.tables._io import read_table
+from synthinfer._columns import NO_COORD, SUMMARY_RESERVED
+from synthinfer.data._estimand import Estimand, TaskStatistics
+from synthinfer.data._statistics import CoordinateRows, unit_families
+from synthinfer.data._summary import checked_summary
+from synthinfer.data._time import decimal_years, time_values
+from synthinfer.intervals import IntervalFamily, WaldInterval
+from synthinfer.tables import UnitRows, read_table
+from synthinfer.tables._sources import DEFAULT_MEMORY_LIMIT, Table
+from synthinfer.tables._units import UnitSummary, scan_options, summarize_units
 
-__all__ = ["Estimand", "TaskData", "TaskStatistics"]
-
-UNIT_COLUMNS = ("task", "source", "value")
-SUMMARY_COLUMNS = ("task", "synth_estimate", "synth_se")
-SUMMARY_NUMERIC = (
-    "synth_estimate",
-    "synth_se",
-    "real_estimate",
-    "real_se",
-    "gap_estimate",
-    "gap_se",
-    "n_real",
-    "n_synth",
-    "task_weight",
-)
-UNIT_RESERVED = {"task", "source", "value", "weight", "unit", "coord"}
-SUMMARY_RESERVED = {"task", "coord", *SUMMARY_NUMERIC} - {"task_weight"}  # a task attribute
-SOURCES = ("real", "synthetic")
-ENGINES = ("auto", "pandas", "duckdb")
-LARGE_FILE_BYTES = 256 * 1024**2
-NO_COORD = ""
-
-
-@dataclass(frozen=True)
-class Estimand:
-    """What is estimated per task: the mean or a quantile.
-
-    Parameters
-    ----------
-    kind : {"mean", "quantile"}
-    quantile : float or None
-        ``q`` in ``(0, 1)`` for ``quantile``.
-    """
-
-    kind: Literal["mean", "quantile"] = "mean"
-    quantile: float | None = None
-
-    @classmethod
-    def parse(cls, spec: str | Estimand) -> Estimand:
-        """Parse ``mean`` or ``quantile:Q``."""
-        if isinstance(spec, Estimand):
-            return spec
-        text = str(spec).strip()
-        if text == "mean":
-            return cls("mean")
-        kind, sep, value = text.partition(":")
-        if kind == "quantile" and sep:
-            try:
-                q = float(value)
-            except ValueError:
-                q = float("nan")
-            if not (0.0 < q < 1.0):
-                raise ValueError(f"estimand quantile:Q needs Q in (0, 1), got {spec!r}")
-            return cls("quantile", q)
-        raise ValueError(
-            f"estimand must be 'mean' or 'quantile:Q' (e.g. quantile:0.5), got {spec!r}"
-        )
-
-    def __str__(self) -> str:
-        return "mean" if self.kind == "mean" else f"quantile:{self.quantile:g}"
-
-
-@dataclass(frozen=True)
-class TaskStatistics:
-    """Per-task interval families for one coordinate.
-
-    Attributes
-    ----------
-    coord : str
-        Coordinate name (empty for a scalar estimand).
-    tasks : ndarray
-        Task ids, history and targets together.
-    is_history : ndarray of bool
-        Which tasks have real data.
-    synth : IntervalFamily
-        Synthetic interval family over all tasks.
-    gap : IntervalFamily or None
-        Gap interval family (NaN for targets); ``None`` without gap SEs.
-    observed : ndarray
-        Observed gaps ``θ̂ − θ̂~`` (NaN for targets).
-    truth : ndarray
-        Real estimates (NaN for targets): what backtests score against.
-    """
-
-    coord: str
-    tasks: np.ndarray
-    is_history: np.ndarray
-    synth: IntervalFamily = field(repr=False)
-    gap: IntervalFamily | None = field(repr=False)
-    observed: np.ndarray = field(repr=False)
-    truth: np.ndarray = field(repr=False)
-    missing_gap_reason: str = field(default="", repr=False)
-
-    @cached_property
-    def _positions(self) -> dict[str, int]:
-        return {task: i for i, task in enumerate(self.tasks)}
-
-    def index_of(self, tasks: Sequence[str]) -> np.ndarray:
-        """Positions of ``tasks`` in :attr:`tasks`."""
-        return np.array([self._positions[task] for task in tasks], dtype=int)
-
-
-def _row_numbers(frame: pd.DataFrame, mask: np.ndarray, limit: int = 5) -> str:
-    """Human row numbers (file lines, header = line 1) of the rows in ``mask``."""
-    positions = np.flatnonzero(mask)
-    shown = ", ".join(str(p + 2) for p in positions[:limit])
-    more = f" and {positions.size - limit} more" if positions.size > limit else ""
-    return f"line {shown}{more}" if positions.size == 1 else f"lines {shown}{more}"
-
-
-def _numeric_column(frame: pd.DataFrame, column: str, where: str, *, allow_missing: bool) -> None:
-    """Check that ``column`` is numeric and finite (NaN allowed only if ``allow_missing``)."""
-    values = pd.to_numeric(frame[column], errors="coerce")
-    bad_text = values.isna() & frame[column].notna()
-    if bad_text.any():
-        example = frame.loc[bad_text, column].iloc[0]
-        raise ValueError(
-            f"{where}: column '{column}' has non-numeric values ({example!r} at "
-            f"{_row_numbers(frame, bad_text.to_numpy())}); fix or remove those rows"
-        )
-    array = values.to_numpy(dtype=float)
-    infinite = np.isinf(array)
-    if infinite.any():
-        raise ValueError(
-            f"{where}: column '{column}' has infinite values at "
-            f"{_row_numbers(frame, infinite)}; replace them with finite numbers"
-        )
-    if not allow_missing and np.isnan(array).any():
-        raise ValueError(
-            f"{where}: column '{column}' has missing (NaN) values at "
-            f"{_row_numbers(frame, np.isnan(array))}; fill them or remove those rows"
-        )
-    frame[column] = array
-
-
-def _check_columns(frame: pd.DataFrame, required: Sequence[str], where: str, kind: str) -> None:
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{where}: a {kind} table needs column(s) {', '.join(repr(c) for c in missing)}; "
-            f"found {', '.join(repr(c) for c in frame.columns)}"
-        )
-
-
-def _task_attributes(frame: pd.DataFrame, reserved: set[str], where: str) -> pd.DataFrame:
-    """Task-level attributes (columns constant within a task), indexed by task."""
-    columns = [c for c in frame.columns if c not in reserved]
-    grouped = frame.groupby("task", sort=False)
-    if columns:
-        varying = [c for c in columns if (grouped[c].nunique(dropna=False) > 1).any()]
-        if varying:
-            column = varying[0]
-            task = grouped[column].nunique(dropna=False).idxmax()
-            raise ValueError(
-                f"{where}: column '{column}' varies within task {task!r}; task attributes "
-                f"must be constant within a task (drop the column or make it constant)"
-            )
-    return grouped[columns].first() if columns else pd.DataFrame(index=grouped.size().index)
-
-
-def _check_time(attributes: pd.DataFrame, where: str) -> pd.DataFrame:
-    """Make ``time`` numeric: numbers stay, ISO dates become decimal years."""
-    if "time" not in attributes.columns:
-        return attributes
-    attributes = attributes.copy()
-    attributes["time"] = time_values(attributes["time"], where=f"{where}: column 'time'")
-    return attributes
-
-
-def time_values(values: pd.Series, *, where: str) -> pd.Series:
-    """Numeric times from numbers or dates (dates as decimal years, e.g. 2024.5).
-
-    Parameters
-    ----------
-    values : pandas.Series
-        Numbers or date strings; missing values are allowed.
-    where : str
-        Context for error messages.
-
-    Returns
-    -------
-    pandas.Series of float
-    """
-    numeric = pd.to_numeric(values, errors="coerce")
-    if not (numeric.isna() & values.notna()).any():
-        return numeric.astype(float)
-    dates = pd.to_datetime(values, errors="coerce")
-    bad = dates.isna() & values.notna()
-    if bad.any():
-        raise ValueError(
-            f"{where} has values that are neither numbers nor dates (e.g. "
-            f"{values[bad].iloc[0]!r}); use numbers or ISO dates (YYYY-MM-DD)"
-        )
-    return decimal_years(dates)
-
-
-def decimal_years(dates: pd.Series) -> pd.Series:
-    """Dates as decimal years (``2024-07-02`` → about 2024.5)."""
-    dates = pd.to_datetime(dates)
-    start = pd.to_datetime(dates.dt.year.astype("Int64").astype(str) + "-01-01", errors="coerce")
-    length = np.where(dates.dt.is_leap_year, 366.0, 365.0)
-    fraction = (dates - start).dt.total_seconds() / (86400.0 * length)
-    return (dates.dt.year + fraction).astype(float)
-
-
-def _clean_task_ids(frame: pd.DataFrame, where: str) -> pd.DataFrame:
-    missing = frame["task"].isna().to_numpy()
-    if missing.any():
-        raise ValueError(
-            f"{where}: column 'task' is empty at {_row_numbers(frame, missing)}; "
-            f"every row needs a task id"
-        )
-    frame["task"] = frame["task"].astype(str)
-    if "coord" in frame.columns:
-        if frame["coord"].isna().any():
-            raise ValueError(
-                f"{where}: column 'coord' is empty at "
-                f"{_row_numbers(frame, frame['coord'].isna().to_numpy())}"
-            )
-        frame["coord"] = frame["coord"].astype(str)
-    return frame
+__all__ = [
+    "SUMMARY_RESERVED",
+    "Estimand",
+    "TaskData",
+    "TaskStatistics",
+    "decimal_years",
+    "time_values",
+]
 
 
 @dataclass(frozen=True)
 class TaskData:
-    """Validated task data in the unit-level or summary format.
+    """Checked task data in the unit-level or summary format.
 
-    Build it with :meth:`from_frame` or :meth:`read`.
+    Build it with :meth:`load` (a path or any dataframe), or :meth:`read` and
+    :meth:`from_frame`.
 
     Attributes
     ----------
     frame : pandas.DataFrame
-        The validated table.
+        The checked table: a summary table as given (cleaned), or for
+        unit-level data its per-``(task, coord)`` statistics (the columns of
+        :func:`synthinfer.tables.unit_statistics`).
     kind : {"unit", "summary"}
         Which format.
     attributes : pandas.DataFrame
@@ -276,6 +70,8 @@ class TaskData:
         Tasks with real data, and tasks with synthetic data only.
     name : str
         Where the data came from (for messages).
+    rows : UnitRows or None
+        A unit-level table's rows, read back per task when needed.
     """
 
     frame: pd.DataFrame = field(repr=False)
@@ -285,169 +81,100 @@ class TaskData:
     history_tasks: tuple[str, ...]
     target_tasks: tuple[str, ...]
     name: str = "data"
-    aggregated: bool = False
+    rows: UnitRows | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------- loading
     @classmethod
-    def read(cls, path: str | Path, *, engine: str = "auto") -> TaskData:
-        """Read and validate a CSV or Parquet file in either format.
+    def load(
+        cls,
+        source: Any,
+        *,
+        name: str | None = None,
+        engine: Literal["duckdb", "spark"] = "duckdb",
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+        threads: int | None = None,
+    ) -> TaskData:
+        """Check task data in either format, from a path or any dataframe.
 
         Parameters
         ----------
-        path : str or Path
-            The file.
-        engine : {"auto", "pandas", "duckdb"}
-            ``pandas`` reads every row into memory. ``duckdb`` reduces a
-            unit-level file out of core to per-task means and standard errors
-            (:func:`synthinfer.tables._units.unit_statistics`), which is all that
-            Wald intervals for means need; bootstrap, Hoeffding and quantile
-            intervals need the rows. ``auto`` uses DuckDB for unit-level files
-            larger than 256 MB when it is installed, pandas otherwise.
+        source : TaskData, path or dataframe
+            A CSV/TSV or Parquet file (compressed, a partitioned folder or a
+            glob too), or a pandas, polars (eager or lazy), pyarrow, DuckDB,
+            Spark or other Narwhals-supported frame. A ``TaskData`` is
+            returned as it is.
+        name : str, optional
+            Name used in messages (default: the path, or ``data``).
+        engine : {"duckdb", "spark"}
+            What scans files: DuckDB (embedded, out of core) or Spark.
+        memory_limit : str
+            DuckDB memory limit; DuckDB spills to disk beyond it.
+        threads : int, optional
+            DuckDB threads (default: all cores).
 
         Returns
         -------
         TaskData
         """
-        if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
-        path = Path(path)
-        if engine != "pandas" and _is_unit_file(path) and _wants_duckdb(path, engine):
-            from synthinfer.tables._units import to_summary_table, unit_statistics
-
-            summary = to_summary_table(unit_statistics(path, engine="duckdb", attributes="all"))
-            data = cls.from_frame(summary, name=str(path))
-            return replace(data, aggregated=True)
-        return cls.from_frame(read_table(path), name=str(path))
-
-    @classmethod
-    def from_frame(cls, frame: pd.DataFrame, *, name: str = "data") -> TaskData:
-        """Validate a DataFrame in either format.
-
-        Parameters
-        ----------
-        frame : pandas.DataFrame
-            A unit-level table (``task, source, value``) or a summary table
-            (``task, synth_estimate, synth_se``).
-        name : str
-            Name used in error messages (e.g. the file path).
-
-        Returns
-        -------
-        TaskData
-        """
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError(f"{name}: expected a pandas DataFrame, got {type(frame).__name__}")
-        if frame.empty:
-            raise ValueError(f"{name}: the table has no rows")
-        columns = set(frame.columns)
-        if {"source", "value"} <= columns:
-            return cls._from_units(frame.reset_index(drop=True).copy(), name)
+        if isinstance(source, TaskData):
+            return source
+        table = Table(source, scan_options(engine, memory_limit, threads), name)
+        columns = table.columns()
+        if {"source", "value"} <= set(columns):
+            return cls._from_units(summarize_units(table, "all"), table.where)
         if "synth_estimate" in columns:
-            return cls._from_summary(frame.reset_index(drop=True).copy(), name)
+            return cls._from_summary(_summary_frame(table), table.where)
         raise ValueError(
-            f"{name}: cannot tell the format: a unit-level table needs columns "
+            f"{table.where}: cannot tell the format: a unit-level table needs columns "
             f"'task', 'source', 'value'; a summary table needs 'task', 'synth_estimate', "
-            f"'synth_se' (found {', '.join(repr(c) for c in frame.columns)})"
+            f"'synth_se' (found {', '.join(map(repr, columns))})"
         )
 
     @classmethod
+    def read(cls, path: Any, *, engine: Literal["duckdb", "spark"] = "duckdb") -> TaskData:
+        """Check a file (CSV/TSV or Parquet, a folder or a glob) in either format.
+
+        See :meth:`load`.
+        """
+        return cls.load(path, engine=engine)
+
+    @classmethod
+    def from_frame(cls, frame: Any, *, name: str | None = None) -> TaskData:
+        """Check a dataframe of any backend (or a path) in either format.
+
+        See :meth:`load`; ``name`` is used in messages (e.g. the file it came
+        from; default ``data``, or the path).
+        """
+        return cls.load(frame, name=name)
+
+    @classmethod
     def _from_summary(cls, frame: pd.DataFrame, name: str) -> TaskData:
-        _check_columns(frame, SUMMARY_COLUMNS, name, "summary")
-        frame = _clean_task_ids(frame, name)
-        _numeric_column(frame, "synth_estimate", name, allow_missing=False)
-        _numeric_column(frame, "synth_se", name, allow_missing=False)
-        for column in SUMMARY_NUMERIC[2:]:
-            if column in frame.columns:
-                _numeric_column(frame, column, name, allow_missing=True)
-        for column in ("synth_se", "gap_se", "real_se"):
-            if column in frame.columns and (frame[column] < 0).any():
-                raise ValueError(
-                    f"{name}: column '{column}' has negative standard errors at "
-                    f"{_row_numbers(frame, (frame[column] < 0).to_numpy())}"
-                )
-        keys = ["task", "coord"] if "coord" in frame.columns else ["task"]
-        duplicated = frame.duplicated(keys, keep=False).to_numpy()
-        if duplicated.any():
-            raise ValueError(
-                f"{name}: duplicate rows for the same {' and '.join(keys)} at "
-                f"{_row_numbers(frame, duplicated)}; a summary table has one row per "
-                f"{' × '.join(keys)}"
-            )
-        frame = _fill_gap_estimate(frame, name)
-        is_history = frame["gap_estimate"].notna().to_numpy()
-        if "gap_se" in frame.columns:
-            missing_se = is_history & frame["gap_se"].isna().to_numpy()
-            if missing_se.any():
-                raise ValueError(
-                    f"{name}: column 'gap_se' is empty for history rows at "
-                    f"{_row_numbers(frame, missing_se)}; give every history task a gap SE "
-                    f"(or drop the column to use only finite-sample and synthetic-only)"
-                )
-        return cls._validated(frame, "summary", is_history, SUMMARY_RESERVED, name)
+        if frame.empty:
+            raise ValueError(f"{name}: the table has no rows")
+        frame, is_history = checked_summary(frame.reset_index(drop=True).copy(), name)
+        history = _history_status(frame, is_history, name)
+        attributes = _task_attributes(frame, SUMMARY_RESERVED, name)
+        return cls._built(frame, "summary", history, attributes, name)
 
     @classmethod
-    def _from_units(cls, frame: pd.DataFrame, name: str) -> TaskData:
-        _check_columns(frame, UNIT_COLUMNS, name, "unit-level")
-        frame = _clean_task_ids(frame, name)
-        source = frame["source"].astype(str).str.strip().str.lower()
-        bad = ~source.isin(SOURCES).to_numpy()
-        if bad.any():
-            raise ValueError(
-                f"{name}: column 'source' must be 'real' or 'synthetic', got "
-                f"{frame['source'][bad].iloc[0]!r} at {_row_numbers(frame, bad)}"
-            )
-        frame["source"] = source
-        _numeric_column(frame, "value", name, allow_missing=False)
-        if "weight" in frame.columns:
-            _numeric_column(frame, "weight", name, allow_missing=False)
-            negative = (frame["weight"] < 0).to_numpy()
-            if negative.any():
-                raise ValueError(
-                    f"{name}: column 'weight' has negative weights at "
-                    f"{_row_numbers(frame, negative)}; survey weights must be >= 0"
-                )
-        if "unit" in frame.columns:
-            missing = frame["unit"].isna().to_numpy()
-            if missing.any():
-                raise ValueError(
-                    f"{name}: column 'unit' is empty at {_row_numbers(frame, missing)}; in a "
-                    f"paired design every row needs its unit id"
-                )
-        keys = ["task", "coord"] if "coord" in frame.columns else ["task"]
-        counts = frame.groupby([*keys, "source"], sort=False).size().unstack(fill_value=0)
-        counts = counts.reindex(columns=list(SOURCES), fill_value=0)
-        no_synth = counts.index[counts["synthetic"] == 0]
-        if len(no_synth):
-            raise ValueError(
-                f"{name}: task {_key_text(no_synth[0])} has real rows but no synthetic rows; "
-                f"every task needs synthetic data ({len(no_synth)} such task(s))"
-            )
-        if "weight" in frame.columns:
-            totals = frame.groupby([*keys, "source"], sort=False)["weight"].sum()
-            if (totals <= 0).any():
-                raise ValueError(
-                    f"{name}: the weights of {_key_text(totals.index[totals <= 0][0])} sum to 0; "
-                    f"each task's real and synthetic weights need a positive total"
-                )
-        is_history_row = counts["real"] > 0
-        history_by_key = frame.set_index(keys).index.map(is_history_row).to_numpy(dtype=bool)
-        if "unit" in frame.columns:
-            _check_pairing(frame, keys, name)
-        return cls._validated(frame, "unit", history_by_key, UNIT_RESERVED, name)
+    def _from_units(cls, summary: UnitSummary, name: str) -> TaskData:
+        statistics = _in_order(summary.statistics, summary.order, summary.coords)
+        history = _history_status(statistics, (statistics["n_real"] > 0).to_numpy(), name)
+        data = cls._built(statistics, "unit", history, summary.attributes, name)
+        return replace(data, rows=summary.rows)
 
     @classmethod
-    def _validated(
+    def _built(
         cls,
         frame: pd.DataFrame,
         kind: Literal["unit", "summary"],
-        is_history_row: np.ndarray,
-        reserved: set[str],
+        history: dict[str, bool],
+        attributes: pd.DataFrame,
         name: str,
     ) -> TaskData:
-        """Checks shared by both formats (coordinates, history status, attributes)."""
+        """Checks both formats share: coordinates, times, task weights."""
         coords = _coords(frame, name)
-        history = _history_status(frame, is_history_row, name)
-        attributes = _check_time(_task_attributes(frame, reserved, name), name)
+        attributes = _check_time(attributes, name)
         _check_task_weight(attributes, name)
         return cls(
             frame=frame,
@@ -478,8 +205,13 @@ class TaskData:
     def subset(self, tasks: Sequence[str]) -> TaskData:
         """The same data restricted to ``tasks``."""
         keep = set(tasks)
-        frame = self.frame[self.frame["task"].isin(keep)].reset_index(drop=True)
-        return TaskData.from_frame(frame, name=self.name)
+        return replace(
+            self,
+            frame=self.frame[self.frame["task"].isin(keep)].reset_index(drop=True),
+            attributes=self.attributes[self.attributes.index.isin(keep)],
+            history_tasks=tuple(t for t in self.history_tasks if t in keep),
+            target_tasks=tuple(t for t in self.target_tasks if t in keep),
+        )
 
     # ------------------------------------------------------------- statistics
     def statistics(
@@ -518,12 +250,6 @@ class TaskData:
         """
         estimand = Estimand.parse(estimand)
         if self.kind == "summary":
-            if self.aggregated and (interval not in (None, "wald") or estimand.kind != "mean"):
-                raise ValueError(
-                    f"{self.name} was reduced out of core (DuckDB) to per-task means and "
-                    f"standard errors, which give Wald intervals for means only; "
-                    f"--estimand and --interval need the rows: use --engine pandas"
-                )
             if interval not in (None, "wald") or estimand.kind != "mean":
                 raise ValueError(
                     f"{self.name}: a summary table carries estimates and standard errors only, "
@@ -531,23 +257,35 @@ class TaskData:
                     f"to unit-level data"
                 )
             return {coord: self._summary_statistics(coord) for coord in self.coords}
-        from synthinfer.data._statistics import unit_statistics
-
         rng = np.random.default_rng(seed)
         return {
-            coord: unit_statistics(
-                self, coord, estimand, interval, bounds, n_bootstrap, rng, progress=progress
+            coord: unit_families(
+                self._coordinate(coord),
+                estimand,
+                interval,
+                bounds,
+                n_bootstrap,
+                rng,
+                progress=progress,
             )
             for coord in self.coords
         }
 
-    def _coord_rows(self, coord: str) -> pd.DataFrame:
-        if coord == NO_COORD:
-            return self.frame
-        return self.frame[self.frame["coord"] == coord]
+    def _coordinate(self, coord: str) -> CoordinateRows:
+        """One coordinate of unit-level data: its statistics in task order, and the rows."""
+        moments = self.frame[self.frame["coord"] == coord].set_index("task")
+        return CoordinateRows(
+            coord=coord,
+            moments=moments.reindex(list(self.tasks)),
+            tasks=self.tasks,
+            history=frozenset(self.history_tasks),
+            rows=self.rows,
+            name=self.name,
+        )
 
     def _summary_statistics(self, coord: str) -> TaskStatistics:
-        rows = self._coord_rows(coord).set_index("task").reindex(list(self.tasks))
+        rows = self.frame if coord == NO_COORD else self.frame[self.frame["coord"] == coord]
+        rows = rows.set_index("task").reindex(list(self.tasks))
         is_history = rows["gap_estimate"].notna().to_numpy()
         synth = WaldInterval(rows["synth_estimate"].to_numpy(), rows["synth_se"].to_numpy())
         gap: IntervalFamily | None = None
@@ -568,49 +306,49 @@ class TaskData:
         )
 
 
-def _is_unit_file(path: Path) -> bool:
-    """Whether a file's header names the unit-level columns ``source`` and ``value``."""
-    from synthinfer.tables._units import source_columns
-
-    return {"source", "value"} <= set(source_columns(path))
-
-
-def _wants_duckdb(path: Path, engine: str) -> bool:
-    if engine == "duckdb":
-        return True
-    if path.stat().st_size <= LARGE_FILE_BYTES:
-        return False
-    try:
-        import duckdb  # noqa: F401
-    except ImportError:
-        return False
-    return True
+# --------------------------------------------------------------------------- helpers
+def _summary_frame(table: Table) -> pd.DataFrame:
+    """A summary table in pandas (small): files as pandas reads them, frames collected."""
+    return read_table(table.source, table.options)
 
 
-def _key_text(key) -> str:
-    if isinstance(key, tuple):
-        return " / ".join(repr(k) for k in key)
-    return repr(key)
+def _in_order(
+    statistics: pd.DataFrame, tasks: tuple[str, ...], coords: tuple[str, ...]
+) -> pd.DataFrame:
+    """Per-``(task, coord)`` rows in the order of ``tasks``, then of ``coords``."""
+    task_rank = statistics["task"].map({task: i for i, task in enumerate(tasks)})
+    coord_rank = statistics["coord"].map({coord: i for i, coord in enumerate(coords)})
+    order = np.lexsort((coord_rank.to_numpy(), task_rank.to_numpy()))
+    return statistics.iloc[order].reset_index(drop=True)
 
 
-def _fill_gap_estimate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Derive ``gap_estimate = real_estimate − synth_estimate`` where it is missing."""
-    has_real = "real_estimate" in frame.columns
-    if "gap_estimate" not in frame.columns:
-        if not has_real:
+def _task_attributes(frame: pd.DataFrame, reserved: frozenset, where: str) -> pd.DataFrame:
+    """Task-level attributes (columns constant within a task), indexed by task."""
+    columns = [c for c in frame.columns if c not in reserved]
+    grouped = frame.groupby("task", sort=False)
+    if columns:
+        varying = [c for c in columns if (grouped[c].nunique(dropna=False) > 1).any()]
+        if varying:
+            column = varying[0]
+            task = grouped[column].nunique(dropna=False).idxmax()
             raise ValueError(
-                f"{name}: a summary table needs 'real_estimate' or 'gap_estimate' for its "
-                f"history tasks (found neither column)"
+                f"{where}: column '{column}' varies within task {task!r}; task attributes "
+                f"must be constant within a task (drop the column or make it constant)"
             )
-        frame["gap_estimate"] = frame["real_estimate"] - frame["synth_estimate"]
-    elif has_real:
-        derived = frame["real_estimate"] - frame["synth_estimate"]
-        frame["gap_estimate"] = frame["gap_estimate"].fillna(derived)
-    return frame
+    return grouped[columns].first() if columns else pd.DataFrame(index=grouped.size().index)
+
+
+def _check_time(attributes: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Make ``time`` numeric: numbers stay, dates become decimal years."""
+    if "time" not in attributes.columns:
+        return attributes
+    attributes = attributes.copy()
+    attributes["time"] = time_values(attributes["time"], where=f"{where}: column 'time'")
+    return attributes
 
 
 def _coords(frame: pd.DataFrame, name: str) -> tuple[str, ...]:
-    if "coord" not in frame.columns:
+    if "coord" not in frame.columns or (frame["coord"] == NO_COORD).all():
         return (NO_COORD,)
     coords = tuple(dict.fromkeys(frame["coord"]))
     per_task = frame.groupby("task", sort=False)["coord"].agg(lambda c: frozenset(c))
@@ -646,34 +384,3 @@ def _check_task_weight(attributes: pd.DataFrame, name: str) -> None:
             f"{name}: column 'task_weight' must lie in [0, 1] (task {bad.index[bad][0]!r} "
             f"has {weights[bad].iloc[0]:g})"
         )
-
-
-def _check_pairing(frame: pd.DataFrame, keys: list[str], name: str) -> None:
-    """In a paired design every history unit has exactly one real and one synthetic row."""
-    per_unit = frame.groupby([*keys, "unit", "source"], sort=False).size()
-    if (per_unit > 1).any():
-        key = per_unit.index[per_unit > 1][0]
-        raise ValueError(
-            f"{name}: {_key_text(key[:-2])} unit {key[-2]!r} has {per_unit.max()} "
-            f"{key[-1]} rows; a paired design has one real and one synthetic row per unit "
-            f"(average repeated generations first, or give each its own unit)"
-        )
-    sources = per_unit.unstack("source", fill_value=0).reindex(columns=list(SOURCES), fill_value=0)
-    history_keys = sources.groupby(level=list(range(len(keys))))["real"].transform("sum") > 0
-    unpaired = history_keys & ((sources["real"] == 0) | (sources["synthetic"] == 0))
-    if unpaired.any():
-        key = unpaired.index[unpaired][0]
-        raise ValueError(
-            f"{name}: {int(unpaired.sum())} unit(s) of history tasks appear on one side only "
-            f"(e.g. {_key_text(key[:-1])} unit {key[-1]!r}); in a paired design every real "
-            f"unit needs its synthetic row and vice versa: drop the 'unit' column for an "
-            f"unpaired analysis or remove the unmatched rows"
-        )
-    if "weight" in frame.columns:
-        spread = frame.groupby([*keys, "unit"], sort=False)["weight"].agg(lambda w: np.ptp(w))
-        if (spread > 1e-12 * (1 + frame["weight"].abs().max())).any():
-            key = spread.index[spread > 0][0]
-            raise ValueError(
-                f"{name}: the real and synthetic rows of {_key_text(key[:-1])} unit "
-                f"{key[-1]!r} carry different weights; paired units share one survey weight"
-            )

@@ -7,7 +7,6 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
 
 __all__ = [
     "BootstrapInterval",
@@ -71,7 +70,9 @@ class WaldInterval:
 
     def interval(self, level: float) -> tuple[FloatArray, FloatArray]:
         """Return ``(estimate − z·se, estimate + z·se)`` with ``z = Φ⁻¹(1 − level/2)``."""
-        half = -special.ndtri(_level(level) / 2.0) * self.se
+        from scipy.special import ndtri  # SciPy loads on first use
+
+        half = -ndtri(_level(level) / 2.0) * self.se
         return self.estimate - half, self.estimate + half
 
     def take(self, index: ArrayLike) -> WaldInterval:
@@ -204,8 +205,10 @@ def order_statistic_ranks(n: int, quantile: float, level: float) -> tuple[int, i
     tuple of int
     """
     level = _level(level)
+    from scipy.special import bdtr
+
     counts = np.arange(n + 1)
-    cdf = special.bdtr(counts, n, quantile)
+    cdf = bdtr(counts, n, quantile)
     tolerance = 1e-12
     below = np.nonzero(cdf <= level / 2.0 + tolerance)[0]
     lower_rank = int(below[-1]) + 1 if below.size else 0

@@ -33,13 +33,24 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from synthinfer._validation import check_choice
+from synthinfer.evaluate import backtest
+from synthinfer.results import BacktestResult
+from synthinfer.studies._report import (
+    FLAG,
+    Reproduction,
+    coverage_flag,
+    markdown_table,
+    width_flag,
+    write_outputs,
+)
 from synthinfer.studies.simulate import DEFAULT_METHODS, coverage_study
 
 __all__ = [
@@ -48,10 +59,13 @@ __all__ = [
     "PAPER_PEW",
     "PAPER_SIMULATED",
     "Reproduction",
+    "coverage_flag",
+    "markdown_table",
     "reproduce",
     "reproduce_arena",
     "reproduce_pew",
     "reproduce_simulated",
+    "width_flag",
 ]
 
 EXPERIMENTS = ("simulated", "pew", "arena")
@@ -105,166 +119,6 @@ ARENA_GAP_NOTE = (
     "'synthetic-only' are reproduced"
 )
 
-_FLAG = "DIFFERS"
-_COVERAGE_ROUNDING = 0.005
-
-
-@dataclass(frozen=True)
-class Reproduction:
-    """Results of one of the paper's experiments next to the paper's numbers.
-
-    Attributes
-    ----------
-    name : str
-        ``simulated``, ``pew`` or ``arena``.
-    summary : pandas.DataFrame
-        Coverage and widths with ``paper_coverage``, ``paper_width`` and
-        ``flag`` (``"DIFFERS"`` beyond Monte Carlo error or rounding, else empty).
-    tasks : pandas.DataFrame
-        Per-task (per-replication for ``simulated``) results.
-    notes : tuple of str
-        What could not be run, and warnings raised on the way.
-    files : tuple of Path
-        Files written.
-    """
-
-    name: str
-    summary: pd.DataFrame
-    tasks: pd.DataFrame
-    notes: tuple[str, ...] = ()
-    files: tuple[Path, ...] = ()
-
-    @property
-    def flagged(self) -> int:
-        """Number of summary rows that differ from the paper."""
-        return int((self.summary["flag"] == _FLAG).sum())
-
-    def table(self) -> pd.DataFrame:
-        """The summary columns worth printing."""
-        wanted = [
-            "protocol",
-            "tasks",
-            "allocation",
-            "method",
-            "alpha",
-            "coord",
-            "coverage",
-            "coverage_mcse",
-            "mean_width",
-            "paper_coverage",
-            "paper_width",
-            "flag",
-        ]
-        frame = self.summary[[c for c in wanted if c in self.summary.columns]]
-        if "protocol" in frame.columns and "tasks" in frame.columns:
-            frame = frame.rename(columns={"tasks": "n_tasks"})
-        return frame
-
-    def report(self) -> str:
-        """The summary as text, with the notes."""
-        with pd.option_context("display.width", 200, "display.max_columns", 30):
-            text = self.table().to_string(index=False, float_format=_format_number, na_rep="")
-        lines = [f"reproduce {self.name} (paper: Tan & Zrnic 2026, PAPER.md)", text]
-        lines += [f"note: {note}" for note in self.notes]
-        if self.flagged:
-            lines.append(
-                f"{self.flagged} row(s) flagged {_FLAG}: beyond Monte Carlo error or rounding"
-            )
-        else:
-            lines.append(
-                "every row with a paper number agrees within Monte Carlo error or rounding"
-            )
-        return "\n".join(lines)
-
-    def to_markdown(self) -> str:
-        """The summary and notes as a Markdown document."""
-        lines = [f"# Reproduction: {self.name}", "", markdown_table(self.table()), ""]
-        lines += [f"- {note}" for note in self.notes]
-        return "\n".join(lines).rstrip() + "\n"
-
-
-def _format_number(value: float) -> str:
-    return f"{value:.4g}"
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    """A GitHub Markdown table of ``frame`` (numbers to four significant digits).
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        Table to render.
-
-    Returns
-    -------
-    str
-    """
-
-    def cell(value) -> str:
-        if isinstance(value, float | np.floating):
-            return "" if math.isnan(value) else _format_number(float(value))
-        return str(value)
-
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
-
-
-def coverage_flag(
-    coverage: float,
-    paper_coverage: float,
-    *,
-    reps: int | None,
-    paper_reps: int | None,
-) -> bool:
-    """Whether a coverage differs from the paper's beyond error and rounding.
-
-    With Monte Carlo studies (``reps`` and ``paper_reps`` given) the
-    tolerance is four standard errors of the difference plus half a
-    percentage point of rounding; for fixed data only the rounding.
-
-    Parameters
-    ----------
-    coverage, paper_coverage : float
-        Our coverage and the paper's (rounded to whole percent).
-    reps, paper_reps : int or None
-        Replications behind each (``None`` for a backtest on fixed data).
-
-    Returns
-    -------
-    bool
-    """
-    if math.isnan(paper_coverage):
-        return False
-    tolerance = _COVERAGE_ROUNDING + 1e-9
-    if reps and paper_reps:
-        variance = paper_coverage * (1 - paper_coverage) / paper_reps
-        variance += coverage * (1 - coverage) / reps
-        tolerance += 4.0 * math.sqrt(variance)
-    return abs(coverage - paper_coverage) > tolerance
-
-
-def width_flag(width: float, paper_width: float, *, relative: float | None) -> bool:
-    """Whether a mean width differs from the paper's beyond tolerance and rounding.
-
-    Parameters
-    ----------
-    width, paper_width : float
-        Our mean width and the paper's (given to three decimals).
-    relative : float or None
-        Relative tolerance (0.025 for Monte Carlo studies); ``None`` for only
-        the rounding of the last reported digit.
-
-    Returns
-    -------
-    bool
-    """
-    if math.isnan(paper_width):
-        return False
-    tolerance = 0.0005 + 1e-9 + (relative or 0.0) * paper_width
-    return abs(width - paper_width) > tolerance
-
 
 def _flags(summary: pd.DataFrame, *, reps: int | None, relative: float | None) -> pd.Series:
     flags = []
@@ -275,41 +129,14 @@ def _flags(summary: pd.DataFrame, *, reps: int | None, relative: float | None) -
             reps=reps,
             paper_reps=PAPER_REPS if reps else None,
         ) or width_flag(float(row.mean_width), float(row.paper_width), relative=relative)
-        flags.append(_FLAG if differs else "")
+        flags.append(FLAG if differs else "")
     return pd.Series(flags, index=summary.index, dtype=object)
 
 
-def _write_outputs(
-    result: Reproduction, out: Path | None, figures: Sequence[tuple[str, Callable[[], object]]]
-) -> Reproduction:
-    """Write tasks, summary (CSV, Markdown) and figures into ``out``."""
-    if out is None:
-        return result
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    files = [out / f"{result.name}_tasks.csv", out / f"{result.name}_summary.csv"]
-    result.tasks.to_csv(files[0], index=False)
-    result.summary.to_csv(files[1], index=False)
-    markdown = out / f"{result.name}_summary.md"
-    markdown.write_text(result.to_markdown())
-    files.append(markdown)
-    for filename, draw in figures:
-        figure = draw()
-        path = out / filename
-        figure.savefig(path, dpi=150)  # type: ignore[attr-defined]
-        _close(figure)
-        files.append(path)
-    return Reproduction(result.name, result.summary, result.tasks, result.notes, tuple(files))
+def _forest(tasks: pd.DataFrame, title: str, **options: Any) -> Callable[[], object]:
+    """A function drawing the forest figure of ``tasks`` (matplotlib is imported when called)."""
 
-
-def _close(figure) -> None:
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
-
-
-def _forest(tasks: pd.DataFrame, title: str, **options) -> Callable[[], object]:
-    def draw():
+    def draw() -> object:
         from synthinfer.plot import forest_figure
 
         return forest_figure(tasks, title=title, **options)
@@ -397,13 +224,11 @@ def reproduce_simulated(
                 )
             )
     result = Reproduction("simulated", summary, tasks_frame, notes)
-    return _write_outputs(result, out, figures)
+    return write_outputs(result, out, figures)
 
 
-def _backtest_quietly(data, **options):
+def _backtest_quietly(data: pd.DataFrame, **options: Any) -> tuple[BacktestResult, tuple[str, ...]]:
     """Run a backtest and return it with the texts of its warnings."""
-    from synthinfer.evaluate import backtest
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = backtest(data, **options)
@@ -511,7 +336,7 @@ def reproduce_pew(
             ),
         ]
     result = Reproduction("pew", summary, tasks, notes)
-    return _write_outputs(result, out, figures)
+    return write_outputs(result, out, figures)
 
 
 def reproduce_arena(
@@ -567,7 +392,7 @@ def reproduce_arena(
             )
         ]
     result = Reproduction("arena", summary, result_loo.tasks, notes)
-    return _write_outputs(result, out, figures)
+    return write_outputs(result, out, figures)
 
 
 def reproduce(
@@ -598,10 +423,9 @@ def reproduce(
     -------
     Reproduction
     """
+    name = check_choice(name, EXPERIMENTS, "experiment")
     if name == "simulated":
         return reproduce_simulated(reps=reps, seed=seed, out=out, plots=plots, progress=progress)
     if name == "pew":
         return reproduce_pew(out=out, plots=plots, progress=progress)
-    if name == "arena":
-        return reproduce_arena(out=out, plots=plots, progress=progress)
-    raise ValueError(f"experiment must be one of {list(EXPERIMENTS)}, got {name!r}")
+    return reproduce_arena(out=out, plots=plots, progress=progress)

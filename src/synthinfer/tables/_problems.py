@@ -1,0 +1,117 @@
+"""The one wording of every problem found in a unit-level table.
+
+:mod:`synthinfer.tables._aggregate` counts bad rows in the same pass that sums
+the statistics; this module turns a count (with a few example values and,
+where the source has a row order, their line numbers) into one ``ValueError``
+whose one-line message names the data, the column and what to do. Line
+numbers count the header as line 1, as a spreadsheet or editor shows a CSV
+file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["Located", "key_text", "lines_text", "plain", "row_problem"]
+
+_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Located:
+    """Bad rows of one kind: how many, a few values, and their positions if known.
+
+    Attributes
+    ----------
+    count : int
+        Number of bad rows.
+    examples : tuple
+        Up to five offending values, as the table holds them.
+    positions : tuple of int
+        0-based row positions of the examples (empty when the source has no
+        row order, e.g. a lazy or distributed frame).
+    """
+
+    count: int
+    examples: tuple = ()
+    positions: tuple[int, ...] = ()
+
+    @property
+    def example(self) -> object:
+        """The first offending value (``None`` if none was fetched)."""
+        return plain(self.examples[0]) if self.examples else None
+
+
+def plain(value: object) -> object:
+    """A NumPy scalar as the Python value it holds (so messages show ``0``, not ``np.int64(0)``)."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) and getattr(value, "ndim", None) == 0 else value
+
+
+def lines_text(positions: Sequence[int], count: int) -> str:
+    """``line 6`` or ``lines 2, 3, 9 and 4 more`` (the header is line 1)."""
+    shown = ", ".join(str(p + 2) for p in positions[:_SHOWN])
+    more = f" and {count - min(len(positions), _SHOWN)} more" if count > _SHOWN else ""
+    return f"line {shown}{more}" if count == 1 else f"lines {shown}{more}"
+
+
+def key_text(task: object, coord: object = "") -> str:
+    """``task 'a'`` or ``task 'a' / coord 'x'``."""
+    text = f"task {plain(task)!r}"
+    return text + (f" / coord {plain(coord)!r}" if coord not in ("", None) else "")
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def row_problem(where: str, kind: str, column: str, located: Located) -> ValueError:
+    """The error for bad rows of one ``kind`` in ``column``.
+
+    Parameters
+    ----------
+    where : str
+        The data's name (a path, or ``data``).
+    kind : str
+        ``empty-id``, ``source``, ``text``, ``missing``, ``infinite`` or ``negative``.
+    column : str
+        The column holding the bad values.
+    located : Located
+        Their count, examples and positions.
+
+    Returns
+    -------
+    ValueError
+        One line: where the first bad rows are (when the rows have an order),
+        then how many there are and what to do.
+    """
+    n, ex, name = located.count, located.example, repr(column)
+    lines = lines_text(located.positions, n) if located.positions else ""
+    first = ""
+    if kind == "empty-id":
+        at = f"at {lines}" if lines else f"in {n} row(s)"
+        text = f"column {name} is empty {at}; every row needs {_article(column)} {column} id"
+    elif kind == "source":
+        values = ", ".join(map(repr, sorted({str(plain(v)) for v in located.examples})))
+        first = lines and f"column 'source' must be 'real' or 'synthetic', got {ex!r} at {lines}"
+        text = (
+            f"column 'source' must be 'real' or 'synthetic'; {n} row(s) have other values "
+            f"({values}): rename or remove them"
+        )
+    elif kind == "text":
+        first = lines and f"column {name} has non-numeric values ({ex!r} at {lines})"
+        text = f"column {name} has {n} non-numeric value(s) (e.g. {ex!r}): fix or remove those rows"
+    elif kind in ("missing", "infinite"):
+        what = "missing (NaN)" if kind == "missing" else "infinite"
+        first = lines and f"column {name} has {what} values at {lines}"
+        text = (
+            f"column {name} has {n} missing (NaN) or infinite value(s) (e.g. {ex!r}): use "
+            f"finite numbers or remove those rows"
+        )
+    elif kind == "negative":
+        first = lines and f"column {name} has negative weights at {lines}"
+        text = f"column {name} has {n} negative value(s) (e.g. {ex!r}); survey weights must be >= 0"
+    else:
+        raise KeyError(kind)
+    return ValueError(f"{where}: " + "; ".join(part for part in (first, text) if part))

@@ -1,0 +1,368 @@
+"""Any table as one Narwhals LazyFrame: files scanned by DuckDB (or Spark), frames as given.
+
+A *source* is a path (CSV or TSV, compressed too; a Parquet file, a
+partitioned Parquet folder or a glob) or a dataframe of any backend Narwhals
+knows: pandas, polars (eager or lazy), pyarrow, a DuckDB relation, a PySpark
+DataFrame (classic or Spark Connect), sqlframe, ... :func:`scan` opens it as a
+lazy frame on which every computation of :mod:`synthinfer.tables` runs
+natively; files are read by a DuckDB connection the library owns (a memory
+limit and a spill directory keep memory bounded at any row count), or by a
+Spark session with ``engine="spark"``.
+
+DuckDB, Narwhals and PySpark are imported inside the functions that need them,
+so importing the package stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from synthinfer._validation import check_choice, check_count
+
+if TYPE_CHECKING:
+    import narwhals.stable.v2 as nw
+
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "ENGINES",
+    "POSITION",
+    "FileSpec",
+    "ScanOptions",
+    "Table",
+    "is_path",
+    "resolve_path",
+    "scan",
+    "source_columns",
+    "source_name",
+]
+
+ENGINES = ("duckdb", "spark")
+DEFAULT_MEMORY_LIMIT = "1GB"
+POSITION = "__synthinfer_row"
+"""Column holding a row's 0-based position, where the source has a row order."""
+
+_CSV = {".csv": ",", ".txt": ",", ".tsv": "\t", ".tab": "\t"}
+_PARQUET = {".parquet", ".pq"}
+_COMPRESSED = {".gz", ".gzip", ".zst"}
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*([KMGT]i?B|B)\s*$", re.IGNORECASE)
+_SPARK_EXTRA = "pip install 'synthinfer[spark]'"
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """How files are scanned.
+
+    Parameters
+    ----------
+    engine : {"duckdb", "spark"}
+        ``duckdb`` (embedded, out of core) or ``spark`` (the active Spark
+        session, else a local one; ``spark_remote`` for Spark Connect). Frames
+        are always computed on by their own backend.
+    memory_limit : str
+        DuckDB memory limit (e.g. ``"1GB"``); DuckDB spills to disk beyond it.
+    threads : int, optional
+        DuckDB threads (default: all cores).
+    spark_remote : str, optional
+        A Spark Connect address (``sc://HOST:PORT``) for ``engine="spark"``.
+    """
+
+    engine: str = "duckdb"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
+    threads: int | None = None
+    spark_remote: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "engine", check_choice(self.engine, ENGINES, "engine"))
+        if not isinstance(self.memory_limit, str) or not _MEMORY.match(self.memory_limit):
+            raise ValueError(
+                f"memory_limit must be a size such as '1GB' or '512MB', got {self.memory_limit!r}"
+            )
+        if self.threads is not None:
+            check_count(self.threads, "threads")
+
+
+def is_path(source: object) -> bool:
+    """Whether ``source`` names a file, folder or glob (rather than being a frame)."""
+    return isinstance(source, str | os.PathLike)
+
+
+def source_name(source: object) -> str:
+    """The name used in messages: the path, or ``data`` for a frame."""
+    return str(source) if is_path(source) else "data"
+
+
+# ----------------------------------------------------------------------------- files
+@dataclass(frozen=True)
+class FileSpec:
+    """A path resolved to what DuckDB or Spark reads.
+
+    Attributes
+    ----------
+    pattern : str
+        The file, or a glob (a partitioned folder becomes ``folder/**/*.parquet``).
+    kind : {"csv", "parquet"}
+        The format.
+    delimiter : str
+        The CSV field separator.
+    single : bool
+        Whether it is one file (whose rows have positions).
+    """
+
+    pattern: str
+    kind: str  # "csv" or "parquet"
+    delimiter: str = ","
+    single: bool = True  # one file, whose rows have positions
+
+    @property
+    def literal(self) -> str:
+        return "'" + self.pattern.replace("'", "''") + "'"
+
+
+def _suffixes(name: str) -> list[str]:
+    suffixes = [s.lower() for s in Path(name).suffixes]
+    while suffixes and suffixes[-1] in _COMPRESSED:
+        suffixes.pop()
+    return suffixes
+
+
+def resolve_path(source: str | os.PathLike) -> FileSpec:
+    """What a path names: a CSV/TSV or Parquet file, a partitioned folder, or a glob."""
+    text = os.fspath(source)
+    path = Path(text)
+    if any(ch in text for ch in "*?["):
+        return _typed(text, _suffixes(path.name), single=False)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        if not any(path.rglob("*.parquet")) and not any(path.rglob("*.pq")):
+            raise ValueError(f"{path}: a folder is read as partitioned Parquet; it has no .parquet")
+        return FileSpec(str(path / "**" / "*.parquet"), "parquet", single=False)
+    return _typed(text, _suffixes(path.name), single=True)
+
+
+def _typed(pattern: str, suffixes: list[str], *, single: bool) -> FileSpec:
+    suffix = suffixes[-1] if suffixes else ""
+    if suffix in _CSV:
+        return FileSpec(pattern, "csv", _CSV[suffix], single)
+    if suffix in _PARQUET:
+        return FileSpec(pattern, "parquet", ",", single)
+    raise ValueError(
+        f"{pattern}: unknown file type {suffix!r}; use .csv, .tsv (compressed too) or .parquet"
+    )
+
+
+def _spill_directory() -> str:
+    return tempfile.mkdtemp(prefix="synthinfer-duckdb-")
+
+
+@contextmanager
+def duckdb_connection(options: ScanOptions, *, ordered: bool = False) -> Iterator[Any]:
+    """A private DuckDB connection with a memory limit and its own spill directory.
+
+    Parameters
+    ----------
+    options : ScanOptions
+        Memory limit and threads.
+    ordered : bool
+        Keep rows in file order (for reading rows back); aggregations leave
+        it off, which lets DuckDB stream with less memory.
+    """
+    import duckdb
+
+    spill = _spill_directory()
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"SET memory_limit = '{options.memory_limit.strip()}'")
+        con.execute(f"SET temp_directory = '{spill}'")
+        con.execute(f"SET preserve_insertion_order = {str(ordered).lower()}")
+        con.execute("SET enable_progress_bar = false")
+        if options.threads is not None:
+            con.execute(f"SET threads = {int(options.threads)}")
+        yield con
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _duckdb_reader(file: FileSpec, positions: bool, text_columns: tuple[str, ...]) -> str:
+    if file.kind == "parquet":
+        options = ["hive_partitioning = true", "union_by_name = true"]
+        if positions and file.single:
+            options.append("file_row_number = true")
+        return f"read_parquet({file.literal}, {', '.join(options)})"
+    options = ["header = true", f"delim = '{file.delimiter}'"]
+    if text_columns:
+        types = ", ".join(f"'{c}': 'VARCHAR'" for c in text_columns)
+        options.append(f"types = {{{types}}}")
+    ordinality = " WITH ORDINALITY" if positions and file.single else ""
+    return f"read_csv({file.literal}, {', '.join(options)}){ordinality}"
+
+
+def _duckdb_relation(con: Any, file: FileSpec, positions: bool, text_columns: tuple[str, ...]):
+    reader = _duckdb_reader(file, positions, text_columns)
+    if positions and file.single:
+        counter = "file_row_number" if file.kind == "parquet" else "ordinality - 1"
+        hidden = "file_row_number" if file.kind == "parquet" else "ordinality"
+        return con.sql(f'SELECT * EXCLUDE ({hidden}), {counter} AS "{POSITION}" FROM {reader}')
+    return con.sql(f"SELECT * FROM {reader}")
+
+
+def spark_session(options: ScanOptions) -> Any:
+    """The active Spark session, or a new local (or Spark Connect) one."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as error:
+        raise ImportError(
+            f"engine='spark' needs PySpark; install it with {_SPARK_EXTRA}"
+        ) from error
+    if options.spark_remote:
+        return SparkSession.builder.remote(options.spark_remote).getOrCreate()
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    return (
+        SparkSession.builder.master("local[*]")
+        .appName("synthinfer")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+
+
+def _spark_frame(options: ScanOptions, file: FileSpec) -> Any:
+    reader = spark_session(options).read
+    if file.kind == "parquet":
+        return reader.parquet(file.pattern.replace("/**/*.parquet", ""))
+    return reader.csv(file.pattern, header=True, inferSchema=True, sep=file.delimiter)
+
+
+# ---------------------------------------------------------------------------- frames
+def _from_native(source: object, name: str) -> Any:
+    import narwhals.stable.v2 as nw
+
+    try:
+        return nw.from_native(source)
+    except TypeError:
+        raise TypeError(
+            f"{name}: expected a path or a dataframe (pandas, polars, pyarrow, DuckDB, Spark, "
+            f"...), got {type(source).__name__}"
+        ) from None
+
+
+@contextmanager
+def scan(
+    source: object,
+    options: ScanOptions | None = None,
+    *,
+    positions: bool = False,
+    ordered: bool = False,
+    text_columns: tuple[str, ...] = (),
+) -> Iterator[nw.LazyFrame]:
+    """Open ``source`` as a Narwhals LazyFrame for the duration of a ``with`` block.
+
+    Parameters
+    ----------
+    source : path or dataframe
+        A file, folder or glob, or a dataframe of any Narwhals backend.
+    options : ScanOptions, optional
+        How files are read (DuckDB by default).
+    positions : bool
+        Add the column :data:`POSITION` (a row's 0-based position) where the
+        source has a row order: eager frames and single files read by DuckDB.
+    ordered : bool
+        Keep file order when reading rows back (DuckDB).
+    text_columns : tuple of str
+        CSV columns DuckDB should read as text (to report unparseable values).
+
+    Yields
+    ------
+    narwhals.LazyFrame
+    """
+    import narwhals.stable.v2 as nw
+
+    options = options or ScanOptions()
+    if not is_path(source):
+        frame = _from_native(source, "data")
+        if isinstance(frame, nw.DataFrame):
+            frame = (frame.with_row_index(POSITION) if positions else frame).lazy()
+        yield frame
+        return
+    file = resolve_path(source)
+    if options.engine == "spark":
+        yield nw.from_native(_spark_frame(options, file))
+        return
+    with duckdb_connection(options, ordered=ordered) as con:
+        yield nw.from_native(_duckdb_relation(con, file, positions, text_columns))
+
+
+@dataclass(frozen=True)
+class Table:
+    """A source and how to read it: what the aggregation and row reads take.
+
+    Parameters
+    ----------
+    source : path or dataframe
+        Any source :func:`scan` takes.
+    options : ScanOptions
+        How files are read.
+    name : str, optional
+        The name used in messages (default: the path, or ``data``).
+    text_columns : tuple of str
+        CSV columns read as text (set after DuckDB met a value its type
+        guess could not convert, so the bad rows can be reported).
+    """
+
+    source: object
+    options: ScanOptions = ScanOptions()
+    name: str | None = None
+    text_columns: tuple[str, ...] = ()
+
+    @property
+    def where(self) -> str:
+        """The data's name for messages."""
+        return self.name or source_name(self.source)
+
+    @property
+    def is_file(self) -> bool:
+        """Whether the source is read from files."""
+        return is_path(self.source)
+
+    def open(self, *, positions: bool = False, ordered: bool = False):
+        """:func:`scan` the source (a context manager yielding a LazyFrame)."""
+        return scan(
+            self.source,
+            self.options,
+            positions=positions,
+            ordered=ordered,
+            text_columns=self.text_columns,
+        )
+
+    def columns(self) -> list[str]:
+        """Column names (a file's header or schema; nothing is read beyond it)."""
+        with self.open() as frame:
+            return [str(c) for c in frame.collect_schema().names()]
+
+
+def source_columns(source: object, options: ScanOptions | None = None) -> list[str]:
+    """Column names of a dataframe, or of a file (read from its header or schema).
+
+    Parameters
+    ----------
+    source : path or dataframe
+        Any source :func:`scan` takes.
+    options : ScanOptions, optional
+        How files are read.
+
+    Returns
+    -------
+    list of str
+    """
+    with scan(source, options) as frame:
+        return [str(c) for c in frame.collect_schema().names()]
