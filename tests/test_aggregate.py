@@ -124,7 +124,7 @@ def test_hajek_formulas(engine: str) -> None:
 
 
 def test_matches_task_data_statistics() -> None:
-    from synthinfer.data._taskdata import TaskData
+    from synthinfer.data import TaskData
 
     frame = long_table(paired=True, weighted=True).drop(columns="coord")
     ours = unit_statistics(frame).set_index("task")
@@ -279,7 +279,7 @@ def test_verdicts_parse() -> None:
 
 
 def test_all_attributes_and_summary_table(tmp_path: Path) -> None:
-    from synthinfer.data._taskdata import TaskData
+    from synthinfer.data import TaskData
     from synthinfer.tables import to_summary_table
 
     frame = long_table(paired=True, weighted=False).drop(columns="coord")

@@ -209,21 +209,21 @@ def test_decay_option_reaches_weighted(summary_file):
     def run(*extra):
         result = runner.invoke(
             app,
-            ["infer", summary_file, "--alpha", "0.6", "-m", "weighted", "--format", "csv", *extra],
+            ["infer", summary_file, "--alpha", "0.5", "-m", "weighted", "--format", "csv", *extra],
         )
         assert result.exit_code == 0, result.output
         return pd.read_csv(io.StringIO(result.stdout)).iloc[0]
 
-    slow, fast = run("--decay", "1"), run("--decay", "0.8")
+    slow, fast = run("--decay", "1"), run("--decay", "0.9")
     assert slow["n_effective"] == pytest.approx(25.0)
-    weights = 0.8 ** (25 - np.arange(25.0))
+    weights = 0.9 ** (25 - np.arange(25.0))
     assert fast["n_effective"] == pytest.approx(weights.sum() ** 2 / (weights**2).sum())
     assert (fast["lower"], fast["upper"]) != (slow["lower"], slow["upper"])
 
 
 def test_group_by_option(summary_file):
     result = runner.invoke(
-        app, ["backtest", summary_file, "--alpha", "0.6", "--group-by", "group", "-f", "csv"]
+        app, ["backtest", summary_file, "--alpha", "0.5", "--group-by", "group", "-f", "csv"]
     )
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(io.StringIO(result.stdout)).set_index("task")
@@ -275,7 +275,7 @@ def test_unit_level_options_through_cli(tmp_path, make_long):
     boot2 = run("--interval", "bootstrap", "--seed", "7", "--n-bootstrap", "300")
     pd.testing.assert_series_equal(boot1, boot2)
     quantile = run("--estimand", "quantile:0.5", "--seed", "1", "--n-bootstrap", "200")
-    assert quantile["estimate"] in (0.0, 1.0)
+    assert quantile["synth_estimate"] in (0.0, 1.0)
     missing = runner.invoke(app, ["infer", path, "--interval", "hoeffding"])
     assert_user_error(missing, "needs the data's range")
 
@@ -357,3 +357,21 @@ def test_writing_into_a_missing_folder_is_one_line(summary_file, tmp_path, name)
     out = tmp_path / "nowhere" / name
     result = runner.invoke(app, ["infer", summary_file, "--alpha", "0.3", "--out", str(out)])
     assert_user_error(result, "nowhere")
+
+
+def test_alpha_above_one_half_is_a_typed_confidence_level(summary_file):
+    result = runner.invoke(app, ["infer", summary_file, "--alpha", "0.95"])
+    assert result.exit_code == 2
+    assert "for a 95% interval use alpha 0.05" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_level_option_equals_alpha(summary_file):
+    def run(*extra):
+        result = runner.invoke(app, ["infer", summary_file, "--format", "csv", *extra])
+        assert result.exit_code == 0, result.output
+        return pd.read_csv(io.StringIO(result.stdout))
+
+    pd.testing.assert_frame_equal(run("--level", "0.8"), run("--alpha", "0.2"))
+    both = runner.invoke(app, ["infer", summary_file, "--alpha", "0.2", "--level", "0.8"])
+    assert both.exit_code == 2 and "not both" in both.stderr

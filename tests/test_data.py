@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import synthinfer
-from synthinfer.data._taskdata import Estimand, TaskData
+from synthinfer.data import Estimand, TaskData
 
 
 def unit_base() -> pd.DataFrame:

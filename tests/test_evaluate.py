@@ -131,15 +131,15 @@ def test_bad_bounds(summary_table, bounds):
 
 
 def test_decay_changes_weighted_results_and_n_effective(summary_table):
-    alpha = 0.6  # alpha3 = 0.42: a finite band needs weights summing to 2 / 0.42 − 1 = 3.76
+    alpha = 0.5  # alpha3 = 0.35: a finite band needs weights summing to 2 / 0.35 − 1 = 4.71
     plain = synthinfer.infer(summary_table, alpha=alpha, method="weighted", decay=1.0)[0]
     exchangeable = synthinfer.infer(summary_table, alpha=alpha, method="exchangeable")[0]
     # decay 1 gives unit weights: Algorithm 1 exactly
     assert (plain.lower, plain.upper) == (exchangeable.lower, exchangeable.upper)
     assert plain.n_effective == pytest.approx(25.0)
-    decayed = synthinfer.infer(summary_table, alpha=alpha, method="weighted", decay=0.8)[0]
-    # weights 0.8 ** (25 − time_j) for times 0..24 (the target is at time 25); sum 3.98
-    weights = 0.8 ** (25 - np.arange(25.0))
+    decayed = synthinfer.infer(summary_table, alpha=alpha, method="weighted", decay=0.9)[0]
+    # weights 0.9 ** |25 − time_j| for times 0..24 (the target is at time 25); sum 8.35
+    weights = 0.9 ** (25 - np.arange(25.0))
     assert decayed.n_effective == pytest.approx(weights.sum() ** 2 / (weights**2).sum())
     assert decayed.n_effective < 25
     _, alpha2, alpha3 = Allocation.parse("prop:0.1,0.2,0.7").split(alpha)
@@ -152,7 +152,7 @@ def test_decay_changes_weighted_results_and_n_effective(summary_table):
     assert decayed.gap_lower == pytest.approx(band_lo)
     assert decayed.gap_upper == pytest.approx(band_hi)
     assert (decayed.lower, decayed.upper) != (plain.lower, plain.upper)
-    frame = synthinfer.infer(summary_table, alpha=alpha, method="weighted", decay=0.8).to_frame()
+    frame = synthinfer.infer(summary_table, alpha=alpha, method="weighted", decay=0.9).to_frame()
     assert frame["n_effective"].iloc[0] == pytest.approx(decayed.n_effective)
     # a faster decay leaves too little weight: infinite, with a message about the weights
     with pytest.warns(UserWarning, match="history weights sum to"):
@@ -184,18 +184,18 @@ def test_task_weight_column_of_a_summary_table(summary_table):
 
 def test_group_by_restricts_history(summary_table):
     frame = summary_table.iloc[:25]  # 13 'even' and 12 'odd' tasks
-    result = synthinfer.backtest(frame, alpha=0.6, group_by="group")
+    result = synthinfer.backtest(frame, alpha=0.5, group_by="group")
     tasks = result.tasks.set_index("task")
     assert tasks.loc["t00", "n_history"] == 12  # 13 even tasks minus the held-out one
     assert tasks.loc["t01", "n_history"] == 11
     history = [f"t{j:02d}" for j in range(0, 25, 2) if j != 4]
-    lower, upper = hand_interval(frame, "t04", history, 0.6)
+    lower, upper = hand_interval(frame, "t04", history, 0.5)
     assert tasks.loc["t04", "lower"] == pytest.approx(lower)
     assert tasks.loc["t04", "upper"] == pytest.approx(upper)
-    inferred = synthinfer.infer(summary_table, alpha=0.6, group_by="group")[0]
+    inferred = synthinfer.infer(summary_table, alpha=0.5, group_by="group")[0]
     assert inferred.n_history == 12  # t25 is odd: t01, t03, ..., t23
     with pytest.raises(ValueError, match="--group-by 'colour' names no task-level column"):
-        synthinfer.infer(summary_table, alpha=0.6, group_by="colour")
+        synthinfer.infer(summary_table, alpha=0.5, group_by="colour")
 
 
 def test_several_alphas_and_methods_give_one_row_each(pew_table):
@@ -260,7 +260,7 @@ def test_progress_callback_counts_every_piece_of_work():
     calls = []
     synthinfer.backtest(
         frame,
-        alpha=0.9,
+        alpha=0.5,
         interval="bootstrap",
         n_bootstrap=100,
         seed=1,
@@ -268,3 +268,45 @@ def test_progress_callback_counts_every_piece_of_work():
     )
     assert calls[-1] == (12, 12)
     assert [done for done, _ in calls] == list(range(1, 13))
+
+
+def test_decay_in_backtests_measures_age_from_the_held_out_task(summary_table):
+    # Held-out task t10 (time 10): its history t00..t24 minus itself gets weights
+    # 0.9 ** |10 − time_j|, tasks after it included; not ages from the newest task.
+    frame = summary_table.iloc[:25]
+    result = synthinfer.backtest(frame, alpha=0.5, method="weighted", decay=0.9)
+    row = result.tasks.set_index("task").loc["t10"]
+    times = np.array([t for t in range(25) if t != 10], dtype=float)
+    weights = 0.9 ** np.abs(10.0 - times)
+    assert row["n_effective"] == pytest.approx(weights.sum() ** 2 / (weights**2).sum())
+    from_newest = 0.9 ** (24.0 - times)
+    assert row["n_effective"] != pytest.approx(from_newest.sum() ** 2 / (from_newest**2).sum())
+
+
+def test_alpha_and_level():
+    table = synthinfer.pew_tasks(scalar=True)
+    with pytest.raises(ValueError, match=r"for a 90% interval use alpha 0\.1"):
+        synthinfer.backtest(table, alpha=0.9)
+    with pytest.raises(ValueError, match="not both"):
+        synthinfer.backtest(table, alpha=0.1, level=0.9)
+    by_level = synthinfer.backtest(table, level=0.85, method="finite-sample").tasks
+    by_alpha = synthinfer.backtest(table, alpha=0.15, method="finite-sample").tasks
+    pd.testing.assert_frame_equal(by_level, by_alpha)
+
+
+def test_estimate_is_the_calibrated_point_not_the_synthetic_one():
+    # On Pew the synthetic estimates are far off (the naive interval covers nothing):
+    # the reported estimate is synthetic + median history gap, inside the interval.
+    table = synthinfer.pew_tasks(scalar=True)
+    result = synthinfer.backtest(table, alpha=0.1, allocation="prop:0.05,0.10,0.85")
+    tasks = result.tasks
+    history = table.set_index("task")
+    row = tasks.iloc[0]
+    others = history.drop(index=row["task"])
+    gaps = others["gap_estimate"].to_numpy(float)
+    assert row["synth_estimate"] == pytest.approx(history.loc[row["task"], "synth_estimate"])
+    assert row["estimate"] == pytest.approx(row["synth_estimate"] + np.median(gaps))
+    inside = (tasks["lower"] <= tasks["estimate"]) & (tasks["estimate"] <= tasks["upper"])
+    assert inside.all()
+    # the synthetic estimate is biased: the calibrated point moves by the median gap
+    assert (tasks["estimate"] - tasks["synth_estimate"]).abs().min() > 0.01

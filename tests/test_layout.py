@@ -37,6 +37,7 @@ FLOORS = {
     "synthinfer.datasets": 6,
     "synthinfer.plot": 7,
     "synthinfer.arena": 8,
+    "synthinfer.generate": 8,
     "synthinfer.studies": 9,
     "synthinfer.cli": 10,
     "synthinfer": 11,

@@ -68,7 +68,9 @@ def test_exchangeable_by_hand():
     assert result.lower[0] == pytest.approx(0.45 - 0.03)
     assert result.upper[0] == pytest.approx(0.56 + 0.12)
     assert result.synth_lower[0] == 0.45 and result.synth_upper[0] == 0.56
-    assert result.estimate[0] == 0.5
+    assert result.synth_estimate[0] == 0.5
+    # calibrated point: synthetic estimate plus the median midpoint (0.04 + 0.05) / 2
+    assert result.estimate[0] == pytest.approx(0.5 + 0.045)
     # width decomposition: w1 = U~ − L~ = 0.11;
     # midpoints: 0.04, -0.02, 0.12, 0.05, 0.02, 0.07, 0.01, 0.10, -0.01, 0.06
     # sorted: -0.02, -0.01, 0.01, 0.02, 0.04, 0.05, 0.06, 0.07, 0.10, 0.12

@@ -76,8 +76,16 @@ FORMS: dict[str, Callable[[pd.DataFrame, Path], object]] = {
     "tsv": lambda frame, tmp: _written(frame, tmp / "units.tsv"),
     "parquet": lambda frame, tmp: _written(frame, tmp / "units.parquet"),
     "parquet-folder": lambda frame, tmp: _partitioned(frame, tmp / "units"),
+    "csv-glob": lambda frame, tmp: _halves(frame, tmp),
     "sqlframe": lambda frame, tmp: _sqlframe(_written(frame, tmp / "spark.parquet")),
 }
+
+
+def _halves(frame: pd.DataFrame, folder: Path) -> str:
+    half = len(frame) // 2
+    _written(frame.iloc[:half], folder / "part-1.csv")
+    _written(frame.iloc[half:], folder / "part-2.csv")
+    return str(folder / "part-*.csv")
 
 
 def _written(frame: pd.DataFrame, path: Path) -> Path:
@@ -299,3 +307,36 @@ def test_battle_counts_agree(form: str, tmp_path: Path) -> None:
     got = battle_statistics(FORMS[form](frame, tmp_path))
     pd.testing.assert_frame_equal(got.counts, expected.counts, check_dtype=False)
     assert got.n_battles == expected.n_battles == len(frame)
+
+
+def test_source_spellings_are_cleaned(table: pd.DataFrame, expected) -> None:
+    messy = table.assign(source=table["source"].map({"real": " Real", "synthetic": "SYNTHETIC"}))
+    for source in (messy, duckdb.from_df(messy)):
+        got = unit_statistics(source, attributes=["time"])
+        pd.testing.assert_frame_equal(got, expected, rtol=1e-12, atol=0, check_dtype=False)
+
+
+def test_dates_read_from_files_are_decimal_years(table: pd.DataFrame, tmp_path: Path) -> None:
+    dated = table.assign(time=table["time"].astype(str) + "-07-02")
+    path = _written(dated, tmp_path / "dated.csv")
+    expected = TaskData.load(dated).attributes["time"]
+    got = TaskData.load(path).attributes["time"]
+    pd.testing.assert_series_equal(got, expected, check_names=False)
+    assert expected.loc["q03"] == pytest.approx(2003.5, abs=0.01)
+
+
+def test_whole_numbers_give_exact_statistics(table: pd.DataFrame) -> None:
+    """Whole-number values are summed exactly (no centring pass); results match the frame's."""
+    years = table.assign(value=np.round(table["value"] * 10), weight=np.round(table["weight"] * 2))
+    expected = unit_statistics(years)
+    for source in (pl.from_pandas(years).lazy(), duckdb.from_df(years)):
+        pd.testing.assert_frame_equal(unit_statistics(source), expected, rtol=1e-15, atol=0)
+    task = years[(years["task"] == "q00") & (years["coord"] == "x")]
+    real = task[task["source"] == "real"]
+    w, x = real["weight"].to_numpy(), real["value"].to_numpy()
+    mu = np.sum(w * x) / np.sum(w)
+    row = expected[(expected["task"] == "q00") & (expected["coord"] == "x")].iloc[0]
+    assert row["real_mean"] == pytest.approx(mu, rel=1e-15)
+    assert row["real_var"] == pytest.approx(
+        np.sum(w**2 * (x - mu) ** 2) / np.sum(w) ** 2, rel=1e-13
+    )

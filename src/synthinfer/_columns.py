@@ -100,8 +100,13 @@ OUTPUT_COLUMNS = (
     "feasible",
     "n_history",
     "n_effective",
+    "synth_estimate",
 )
-"""One row per target × coordinate × method × α (``infer``)."""
+"""One row per target × coordinate × method × α (``infer``).
+
+``estimate`` is the calibrated point (the synthetic estimate plus the median
+history gap, clipped to the bounds); ``synth_estimate`` the synthetic estimate.
+"""
 
 BACKTEST_COLUMNS = (*OUTPUT_COLUMNS, "truth", "covered")
 """One row per held-out task × coordinate × method × α (``backtest``)."""

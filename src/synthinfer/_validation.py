@@ -22,6 +22,7 @@ __all__ = [
     "check_choices",
     "check_columns",
     "check_count",
+    "check_levels",
     "check_range",
     "check_seed",
     "number_list",
@@ -29,6 +30,10 @@ __all__ = [
 ]
 
 _NO_BOUNDS = ("none", "")
+MAX_ALPHA = 0.5
+"""The largest miscoverage level accepted from users (a larger one is a typed confidence level)."""
+DEFAULT_ALPHA = 0.1
+"""The miscoverage level when none is given."""
 
 
 def split_list(values: str | Iterable[Any] | None) -> list[str]:
@@ -115,7 +120,10 @@ def check_alpha(alpha: Any, name: str = "alpha") -> float:
 
 
 def check_alphas(alpha: Any, name: str = "alpha") -> tuple[float, ...]:
-    """One or more levels (a number, ``"0.1,0.2"`` or a sequence), each checked.
+    """One or more miscoverage levels (a number, ``"0.1,0.2"`` or a sequence), each checked.
+
+    A level above 0.5 is refused: it is almost surely a confidence level typed
+    as alpha (``0.95`` for a 95% interval), and the message says so.
 
     Returns
     -------
@@ -123,7 +131,41 @@ def check_alphas(alpha: Any, name: str = "alpha") -> tuple[float, ...]:
         In the order given; at least one.
     """
     values = [alpha] if isinstance(alpha, numbers.Real) else _non_empty(alpha, name)
-    return tuple(check_alpha(value, name) for value in number_list(values, name))
+    alphas = tuple(check_alpha(value, name) for value in number_list(values, name))
+    for value in alphas:
+        if value > MAX_ALPHA:
+            raise ValueError(
+                f"{name} is the miscoverage level and must lie in (0, {MAX_ALPHA:g}], got "
+                f"{value:g}: for a {100 * value:g}% interval use {name} {round(1 - value, 12):g} "
+                f"(or give the confidence level as level {value:g})"
+            )
+    return alphas
+
+
+def check_levels(alpha: Any = None, level: Any = None) -> tuple[float, ...]:
+    """Miscoverage levels from exactly one of ``alpha`` and ``level`` (``1 − alpha``).
+
+    Neither given means the default ``alpha = 0.1``.
+
+    Examples
+    --------
+    >>> check_levels(level="0.9,0.95")
+    (0.1, 0.05)
+    """
+    if alpha is not None and level is not None:
+        raise ValueError("give alpha (miscoverage) or level (confidence), not both")
+    if level is None:
+        return check_alphas(DEFAULT_ALPHA if alpha is None else alpha)
+    levels = [level] if isinstance(level, numbers.Real) else _non_empty(level, "level")
+    alphas = []
+    for value in number_list(levels, "level"):
+        if not MAX_ALPHA <= value < 1.0:
+            raise ValueError(
+                f"level is the confidence level and must lie in [{1 - MAX_ALPHA:g}, 1), got "
+                f"{value:g}"
+            )
+        alphas.append(round(1.0 - value, 12))
+    return check_alphas(alphas)
 
 
 def _non_empty(values: Any, name: str) -> list[Any]:

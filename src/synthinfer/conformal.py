@@ -29,6 +29,7 @@ __all__ = [
     "conformal_ranks",
     "conformal_upper",
     "effective_sample_size",
+    "median_gap",
     "min_history",
     "weighted_lower",
     "weighted_upper",
@@ -244,3 +245,46 @@ def effective_sample_size(weights: ArrayLike) -> NDArray[np.float64]:
     squares = (weights**2).sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(squares > 0, total**2 / np.where(squares > 0, squares, 1.0), 0.0)
+
+
+def median_gap(values: ArrayLike, weights: ArrayLike | None = None) -> NDArray[np.float64]:
+    """The (weighted) median of historical values along the last axis.
+
+    The point at the centre of the conformal band: the calibrated estimate is
+    the synthetic estimate plus this median gap. With weights, the median of
+    the distribution putting mass ``w_j / Σw`` on ``values[..., j]``: the mean
+    of the smallest value whose cumulative mass reaches 1/2 and the largest
+    whose mass from above reaches 1/2 (``np.median`` with unit weights).
+
+    Parameters
+    ----------
+    values : array_like
+        Historical values, tasks along the last axis.
+    weights : array_like, optional
+        Non-negative task weights, broadcastable to ``values``.
+
+    Returns
+    -------
+    ndarray
+        Shape ``values.shape[:-1]``; NaN without history (or with zero total weight).
+    """
+    values = np.asarray(values, dtype=float)
+    if values.shape[-1] == 0:
+        return np.full(values.shape[:-1], np.nan)
+    if weights is None:
+        return np.median(values, axis=-1)
+    weights = np.broadcast_to(np.asarray(weights, dtype=float), values.shape)
+    return (_weighted_half(values, weights) - _weighted_half(-values, weights)) / 2.0
+
+
+def _weighted_half(values: NDArray[np.float64], weights: NDArray[np.float64]) -> NDArray:
+    """Smallest value whose cumulative weight share reaches 1/2 (NaN for zero weight)."""
+    order = np.argsort(values, axis=-1, kind="stable")
+    sorted_values = np.take_along_axis(values, order, axis=-1)
+    cumulative = np.cumsum(np.take_along_axis(weights, order, axis=-1), axis=-1)
+    total = cumulative[..., -1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reached = cumulative / total >= 0.5 - _RANK_TOLERANCE
+    index = np.argmax(reached, axis=-1)[..., None]
+    chosen = np.take_along_axis(sorted_values, index, axis=-1)[..., 0]
+    return np.where(total[..., 0] > 0, chosen, np.nan)

@@ -16,10 +16,10 @@ import pandas as pd
 
 from synthinfer._columns import BACKTEST_COLUMNS
 from synthinfer._validation import (
-    check_alphas,
     check_bounds,
     check_choice,
     check_count,
+    check_levels,
     check_range,
     check_seed,
     split_list,
@@ -103,7 +103,8 @@ class Settings:
     def from_arguments(
         cls,
         *,
-        alpha: float | str | Sequence[float],
+        alpha: float | str | Sequence[float] | None,
+        level: float | str | Sequence[float] | None,
         method: str | Sequence[str],
         allocation: str | Allocation,
         bounds: tuple[float, float] | str | None,
@@ -132,7 +133,7 @@ class Settings:
         if adjustment.columns and methods == ("synthetic-only",):
             raise ValueError("--adjust has no effect on 'synthetic-only'; pick another method")
         return cls(
-            alphas=check_alphas(alpha),
+            alphas=check_levels(alpha, level),
             methods=methods,
             allocation=Allocation.parse(allocation),
             bounds=check_bounds(bounds),
@@ -154,7 +155,12 @@ class Settings:
 
 
 def _decay_weights(data: TaskData, target: str, history: Sequence[str], decay: float) -> np.ndarray:
-    """Recency weights ``decay ** (latest_time − time_j)`` for one target."""
+    """Recency weights ``decay ** |time_target − time_j|`` for one target.
+
+    Age is measured from the target itself, so a leave-one-out backtest weighs
+    each held-out task's neighbours in time most (tasks after it too), exactly
+    as ``infer`` weighs the history of a new task.
+    """
     if "time" not in data.attributes.columns:
         raise ValueError(f"{data.name}: --decay needs a 'time' column (task-level)")
     times = data.attributes["time"]
@@ -162,8 +168,8 @@ def _decay_weights(data: TaskData, target: str, history: Sequence[str], decay: f
     if times.loc[involved].isna().any():
         missing = times.loc[involved][times.loc[involved].isna()].index[0]
         raise ValueError(f"{data.name}: task {missing!r} has no 'time'; --decay needs every time")
-    latest = float(times.loc[involved].max())
-    return recency_weights(latest - times.loc[list(history)].to_numpy(dtype=float), decay)
+    ages = np.abs(float(times.loc[target]) - times.loc[list(history)].to_numpy(dtype=float))
+    return recency_weights(ages, decay)
 
 
 def _task_weights(data: TaskData, history: Sequence[str]) -> np.ndarray | None:
@@ -356,7 +362,8 @@ def _warn_infeasible(results: Sequence[IntervalResult]) -> None:
 def infer(
     data: TaskData | pd.DataFrame,
     *,
-    alpha: float | Sequence[float] = 0.1,
+    alpha: float | Sequence[float] | None = None,
+    level: float | Sequence[float] | None = None,
     method: str | Sequence[str] = "exchangeable",
     allocation: str | Allocation = DEFAULT_ALLOCATION,
     bounds: tuple[float, float] | str | None = None,
@@ -380,9 +387,11 @@ def infer(
     ----------
     data : TaskData or pandas.DataFrame
         Task data in either format; targets are tasks without real data.
-    alpha : float or sequence of float
-        Overall miscoverage level(s). A ``D``-dimensional estimand uses
-        ``alpha / D`` per coordinate (Algorithm 3).
+    alpha : float or sequence of float, optional
+        Overall miscoverage level(s) in ``(0, 0.5]`` (default 0.1). A
+        ``D``-dimensional estimand uses ``alpha / D`` per coordinate (Algorithm 3).
+    level : float or sequence of float, optional
+        Confidence level(s) ``1 − alpha`` instead of ``alpha`` (give one of the two).
     method : str or sequence of str
         ``exchangeable``, ``weighted``, ``finite-sample``, ``task-only``,
         ``synthetic-only``.
@@ -396,7 +405,8 @@ def infer(
     interval : {"wald", "hoeffding", "bootstrap"}, optional
         Interval construction for unit-level data.
     decay : float, optional
-        Recency decay ``RHO`` for ``weighted``: weight ``RHO ** (latest_time − time)``.
+        Recency decay ``RHO`` for ``weighted``: weight ``RHO ** |target_time − time|``,
+        age measured from each target (each held-out task in a backtest).
         Without it, ``weighted`` uses the ``task_weight`` column.
     group_by : str, optional
         Task attribute: calibrate each target on history tasks of its group only.
@@ -426,9 +436,10 @@ def infer(
     -------
     InferenceResult
     """
-    data = data if isinstance(data, TaskData) else TaskData.from_frame(data)
+    data = TaskData.load(data)
     settings = Settings.from_arguments(
         alpha=alpha,
+        level=level,
         method=method,
         allocation=allocation,
         bounds=bounds,
@@ -501,7 +512,8 @@ def backtest(
     protocol: str = "loo",
     split_time: float | str | None = None,
     time_col: str = "time",
-    alpha: float | Sequence[float] = 0.1,
+    alpha: float | Sequence[float] | None = None,
+    level: float | Sequence[float] | None = None,
     method: str | Sequence[str] = "exchangeable",
     allocation: str | Allocation = DEFAULT_ALLOCATION,
     bounds: tuple[float, float] | str | None = None,
@@ -534,7 +546,7 @@ def backtest(
         Split for ``temporal`` (a number or an ISO date).
     time_col : str
         Task-level time column for ``temporal``.
-    alpha, method, allocation, bounds, estimand, interval, decay, group_by, adjust, \
+    alpha, level, method, allocation, bounds, estimand, interval, decay, group_by, adjust, \
 adjust_mode, n_bootstrap, seed, kernel, bandwidth, mismatch, penalty, progress
         As in :func:`infer`.
 
@@ -544,10 +556,11 @@ adjust_mode, n_bootstrap, seed, kernel, bandwidth, mismatch, penalty, progress
         Per-task rows with ``truth`` and ``covered``, and a summary of
         coverage and widths per method × alpha × coordinate.
     """
-    data = data if isinstance(data, TaskData) else TaskData.from_frame(data)
+    data = TaskData.load(data)
     protocol = check_choice(protocol, PROTOCOLS, "protocol")
     settings = Settings.from_arguments(
         alpha=alpha,
+        level=level,
         method=method,
         allocation=allocation,
         bounds=bounds,

@@ -23,6 +23,7 @@ from synthinfer.conformal import (
     conformal_lower,
     conformal_upper,
     effective_sample_size,
+    median_gap,
     min_history,
     weighted_lower,
     weighted_upper,
@@ -154,7 +155,10 @@ class Calibration:
     alpha, alpha1, alpha2, alpha3 : float
         The level and its split.
     estimate : ndarray
-        Synthetic point estimate.
+        Calibrated point estimate: the synthetic estimate plus the median
+        history gap (weighted for ``weighted``; the centre of the adjusted band
+        under covariate adjustment; no correction for ``synthetic-only``).
+        NaN without history.
     synth_lower, synth_upper : ndarray
         Synthetic interval at ``alpha1``.
     gap_lower, gap_upper : ndarray
@@ -190,6 +194,7 @@ class Calibration:
     feasible: NDArray[np.bool_]
     n_history: int
     n_effective: FloatArray
+    synth_estimate: FloatArray
     weight_total: FloatArray | None = None
 
     @property
@@ -243,9 +248,12 @@ def _assemble(
     widths: tuple[FloatArray, FloatArray, FloatArray],
     n_history: int,
     n_effective: FloatArray | float,
+    centre: FloatArray | float,
 ) -> Calibration:
     estimate = np.asarray(target.estimate, dtype=float)
-    shape = np.broadcast_shapes(estimate.shape, np.shape(band[0]), np.shape(synth[0]))
+    shape = np.broadcast_shapes(
+        estimate.shape, np.shape(band[0]), np.shape(synth[0]), np.shape(centre)
+    )
 
     def full(values) -> FloatArray:
         return np.broadcast_to(np.asarray(values, dtype=float), shape).copy()
@@ -261,7 +269,7 @@ def _assemble(
         alpha1=split[0],
         alpha2=split[1],
         alpha3=split[2],
-        estimate=full(estimate),
+        estimate=full(estimate + centre),
         synth_lower=synth_lower,
         synth_upper=synth_upper,
         gap_lower=gap_lower,
@@ -274,6 +282,7 @@ def _assemble(
         feasible=feasible,
         n_history=n_history,
         n_effective=full(n_effective),
+        synth_estimate=full(estimate),
     )
 
 
@@ -296,7 +305,8 @@ def _gap_calibration(
     if n_history == 0:
         infinite = np.full(np.shape(target.estimate), np.inf)
         widths = (synth[1] - synth[0], np.nan, infinite)
-        return _assemble(method, alpha, split, target, synth, (-infinite, infinite), widths, 0, 0.0)
+        band = (-infinite, infinite)
+        return _assemble(method, alpha, split, target, synth, band, widths, 0, 0.0, np.nan)
     gap_lo, gap_hi = gap.interval(gap_level(alpha2, n_history))
     midpoint = (gap_lo + gap_hi) / 2.0
     if history.gap_model is not None:
@@ -305,8 +315,18 @@ def _gap_calibration(
         band_lo, band_hi, spread = _adjusted_band(history, gap_lo, gap_hi, alpha3)
         w2, w3 = _band_widths(band_lo, band_hi, spread)
         widths = (synth[1] - synth[0], w2, w3)
+        centre = _band_centre(band_lo, band_hi, median_gap(midpoint))
         return _assemble(
-            method, alpha, split, target, synth, (band_lo, band_hi), widths, n_history, n_history
+            method,
+            alpha,
+            split,
+            target,
+            synth,
+            (band_lo, band_hi),
+            widths,
+            n_history,
+            n_history,
+            centre,
         )
     if weighted_by is None:
         band = (conformal_lower(gap_lo, alpha3), conformal_upper(gap_hi, alpha3))
@@ -324,13 +344,24 @@ def _gap_calibration(
         n_effective = effective_sample_size(full_weights)
         w2, w3 = _band_widths(band[0], band[1], spread)
         widths = (synth[1] - synth[0], w2, w3)
+        centre = median_gap(midpoint, full_weights)
         calibration = _assemble(
-            method, alpha, split, target, synth, band, widths, n_history, n_effective
+            method, alpha, split, target, synth, band, widths, n_history, n_effective, centre
         )
         return replace(calibration, weight_total=full_weights.sum(axis=-1))
     w2, w3 = _band_widths(band[0], band[1], spread)
     widths = (synth[1] - synth[0], w2, w3)
-    return _assemble(method, alpha, split, target, synth, band, widths, n_history, n_effective)
+    centre = median_gap(midpoint)
+    return _assemble(
+        method, alpha, split, target, synth, band, widths, n_history, n_effective, centre
+    )
+
+
+def _band_centre(band_lo: FloatArray, band_hi: FloatArray, fallback: FloatArray) -> FloatArray:
+    """The centre of an adjusted band, or ``fallback`` where the band is infinite."""
+    finite = np.isfinite(band_lo) & np.isfinite(band_hi)
+    with np.errstate(invalid="ignore"):
+        return np.where(finite, (band_lo + band_hi) / 2.0, fallback)
 
 
 def _adjusted_band(
@@ -415,11 +446,13 @@ def finite_sample(
     observed = history.require_observed("finite-sample")
     estimate = np.asarray(target.estimate, dtype=float)
     n_history = int(observed.shape[-1])
+    centre = median_gap(observed)
     if n_history == 0:
         band = (np.full(estimate.shape, -np.inf), np.full(estimate.shape, np.inf))
     elif history.gap_model is not None:
         band_lo, band_hi, _ = _adjusted_band(history, observed, observed, alpha)
         band = (band_lo, band_hi)
+        centre = _band_centre(band_lo, band_hi, centre)
     else:
         band = (conformal_lower(observed, alpha), conformal_upper(observed, alpha))
     spread = band[1] - band[0]
@@ -438,6 +471,7 @@ def finite_sample(
         widths,
         n_history,
         float(n_history),
+        centre,
     )
 
 
@@ -462,6 +496,7 @@ def synthetic_only(
         widths,
         history.n_history,
         float(history.n_history),
+        0.0,
     )
 
 

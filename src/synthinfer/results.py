@@ -42,7 +42,9 @@ class IntervalResult:
     budgets (they sum to ``alpha / D`` for a ``D``-dimensional estimand).
     ``lower``/``upper`` are final (clipped to ``bounds`` when given);
     ``w1 + w2 + w3`` is the unclipped width. ``feasible`` is false when the
-    method's interval is infinite.
+    method's interval is infinite. ``estimate`` is the calibrated point: the
+    synthetic estimate ``synth_estimate`` plus the median history gap (clipped
+    to ``bounds``); report it, not ``synth_estimate``, as the point estimate.
     """
 
     task: str
@@ -65,6 +67,7 @@ class IntervalResult:
     feasible: bool
     n_history: int
     n_effective: float
+    synth_estimate: float = math.nan
     bounds: tuple[float, float] | None = None
     message: str = ""
     n_coords: int = field(default=1, repr=False)
@@ -100,7 +103,7 @@ class IntervalResult:
             alpha1=calibration.alpha1,
             alpha2=calibration.alpha2,
             alpha3=calibration.alpha3,
-            estimate=scalar(calibration.estimate),
+            estimate=clip_to_bounds(scalar(calibration.estimate), math.nan, bounds)[0],
             lower=lower,
             upper=upper,
             synth_lower=scalar(calibration.synth_lower),
@@ -113,6 +116,7 @@ class IntervalResult:
             feasible=bool(np.asarray(calibration.feasible).reshape(-1)[0]),
             n_history=calibration.n_history,
             n_effective=scalar(calibration.n_effective),
+            synth_estimate=scalar(calibration.synth_estimate),
             bounds=bounds,
             message=calibration.message,
             n_coords=n_coords,
@@ -182,8 +186,8 @@ class IntervalResult:
         else:
             width_line = f"  width {self.width:.4g} = {decomposition}"
         lines = [
-            f"{name}: {self.method} {level} interval [{self.lower:.4g}, {self.upper:.4g}] "
-            f"(synthetic estimate {self.estimate:.4g})",
+            f"{name}: {self.method} {level} interval [{self.lower:.4g}, {self.upper:.4g}], "
+            f"estimate {self.estimate:.4g} (synthetic estimate {self.synth_estimate:.4g})",
             width_line,
             f"  budgets alpha1={self.alpha1:g}, alpha2={self.alpha2:g}, alpha3={self.alpha3:g}; "
             f"{self.n_history} history tasks",

@@ -9,9 +9,21 @@ once per method on arrays of shape ``(R,)`` (target) and ``(R, T)`` (history).
 Tolerances come from the Monte Carlo standard error of a coverage estimate,
 ``MCSE = sqrt(α(1 − α) / R)``; a lower bound ``1 − α − 3·MCSE`` fails by
 chance with probability about 0.1% when the true coverage is exactly ``1 − α``.
+
+Every configuration gives finite bands for every method (asserted): at
+``T = 20, α = 0.1`` the proportional allocation leaves ``α3 = 0.07``, which
+needs 28 history tasks, so all bands were infinite and coverage was 1 by
+construction. The configurations below have ``k_L >= 2`` for the unweighted
+methods, and history weights ``U(0.3, 1)`` whose sum (about ``0.65·T``) exceeds
+``2/α3 − 1`` in every replication. Where the coverage is known exactly (the
+continuous model's ``finite-sample``), it is checked on both sides; the
+other exact checks live in ``test_exact_coverage.py``.
 """
 
 from __future__ import annotations
+
+import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -23,7 +35,8 @@ pytestmark = pytest.mark.slow
 
 R = 4000
 N_REAL, N_SYNTH = 1000, 2000
-CONFIGS = [(t, a) for t in (20, 40, 100) for a in (0.1, 0.2)]
+# (T, α); with α3 = 0.7·α: k_L = floor((T+1)·α3/2) = 2, 2, 2, 4, 3, 7, all finite
+CONFIGS = [(20, 0.3), (30, 0.2), (60, 0.1), (60, 0.2), (100, 0.1), (100, 0.2)]
 GAP_METHODS = ("exchangeable", "task-only", "weighted")
 
 
@@ -62,12 +75,26 @@ def coverage(calibration, truth: np.ndarray) -> float:
     return float(np.mean((calibration.lower <= truth) & (truth <= calibration.upper)))
 
 
+def rank_coverage(n_history: int, alpha: float) -> float:
+    """``(k_U − k_L)/(T+1)`` with PAPER.md's ranks, in exact arithmetic from the decimal α.
+
+    Algorithm 4 with continuous i.i.d. observed gaps: the number of historical
+    gaps below the current one is uniform on ``{0..T}``, and the interval covers
+    exactly when it lies in ``[k_L, k_U − 1]``.
+    """
+    level = Fraction(str(alpha))
+    lower, upper = (n_history + 1) * level / 2, (n_history + 1) * (1 - level / 2)
+    assert lower.denominator != 1 and upper.denominator != 1  # no rank decided by rounding
+    k_lower, k_upper = max(math.floor(lower), 0), min(math.ceil(upper), n_history + 1)
+    return (k_upper - k_lower) / (n_history + 1)
+
+
 @pytest.fixture(scope="module")
 def bernoulli_results() -> dict:
     """Coverage and mean width of every method for every (T, α), one seed per configuration."""
     results = {}
     for n_history, alpha in CONFIGS:
-        rng = np.random.default_rng([n_history, int(alpha * 100)])
+        rng = np.random.default_rng([n_history, round(alpha * 100)])
         tasks = bernoulli_tasks(rng, R, n_history)
         # fixed task weights drawn independently of the data
         weights = rng.uniform(0.3, 1.0, size=(R, n_history))
@@ -90,13 +117,15 @@ def bernoulli_results() -> dict:
 @pytest.mark.parametrize(("n_history", "alpha"), CONFIGS)
 @pytest.mark.parametrize("method", GAP_METHODS)
 def test_gap_methods_cover_at_least_nominal(bernoulli_results, n_history, alpha, method):
-    covered, _ = bernoulli_results[(n_history, alpha, method)]
+    covered, widths = bernoulli_results[(n_history, alpha, method)]
+    assert np.all(np.isfinite(widths)), "infinite bands would make the coverage vacuous"
     assert covered >= 1 - alpha - 3 * mcse(alpha)
 
 
 @pytest.mark.parametrize(("n_history", "alpha"), CONFIGS)
 def test_finite_sample_coverage_is_tight(bernoulli_results, n_history, alpha):
-    covered, _ = bernoulli_results[(n_history, alpha, "finite-sample")]
+    covered, widths = bernoulli_results[(n_history, alpha, "finite-sample")]
+    assert np.all(np.isfinite(widths))
     # PAPER.md Algorithm 4: coverage in [1 − α, 1 − α + 2/(T+1)); ties of the discrete
     # gaps only push it up, and the upper bound keeps room for them
     assert (
@@ -132,16 +161,23 @@ def test_widths_match_paper_at_t100(bernoulli_results):
     assert np.all(five >= one - 1e-12)
 
 
-def test_too_short_history_gives_infinite_bands(bernoulli_results):
+def test_too_short_history_gives_infinite_bands():
     # T = 20 at α = 0.1: α3 = 0.07 needs 28 history tasks, so every band is infinite
-    covered, widths = bernoulli_results[(20, 0.1, "exchangeable")]
-    assert covered == 1.0 and np.all(np.isinf(widths))
+    # (reported as such, never clipped to a finite band)
+    rng = np.random.default_rng([20, 10])
+    tasks = bernoulli_tasks(rng, 200, 20)
+    target, history = families(tasks, np.ones((200, 20)))
+    for method in GAP_METHODS:
+        calibration = calibrate(method, target, history, 0.1, "prop:0.1,0.2,0.7")
+        widths = calibration.upper - calibration.lower
+        assert coverage(calibration, tasks["p"][:, -1]) == 1.0 and np.all(np.isinf(widths))
+        assert not np.any(calibration.feasible)
 
 
 @pytest.mark.parametrize(("n_history", "alpha"), CONFIGS)
 def test_continuous_gaussian_model(n_history, alpha):
     """Gaussian tasks (no ties): θ~ ~ N(0, 1), Δ ~ N(0.05, 0.1²), estimates with known SEs."""
-    rng = np.random.default_rng([7, n_history, int(alpha * 100)])
+    rng = np.random.default_rng([7, n_history, round(alpha * 100)])
     shape = (R, n_history + 1)
     theta_synth = rng.normal(0, 1, size=shape)
     delta = rng.normal(0.05, 0.1, size=shape)
@@ -158,11 +194,19 @@ def test_continuous_gaussian_model(n_history, alpha):
     )
     theta = theta_synth[:, -1] + delta[:, -1]
     for method in GAP_METHODS:
-        covered = coverage(calibrate(method, target, history, alpha), theta)
+        calibration = calibrate(method, target, history, alpha, "prop:0.1,0.2,0.7")
+        assert np.all(calibration.feasible), method
+        covered = coverage(calibration, theta)
         assert covered >= 1 - alpha - 3 * mcse(alpha), method
     # finite-sample target: the current task's real estimate θ~ + Δ̂ (continuous: no ties)
     real_hat = synth_hat[:, -1] + gap_hat[:, -1]
-    covered = coverage(calibrate("finite-sample", target, history, alpha), real_hat)
+    calibration = calibrate("finite-sample", target, history, alpha)
+    assert np.all(calibration.feasible)
+    covered = coverage(calibration, real_hat)
     upper = 1 - alpha + 2 / (n_history + 1)
     assert 1 - alpha - 3 * mcse(alpha) <= covered < upper + 3 * mcse(alpha)
+    # the gap estimates are i.i.d. over tasks and continuous, so the coverage is exactly
+    # the rank count (k_U − k_L)/(T+1); checked on both sides at 4 standard errors
+    exact = rank_coverage(n_history, alpha)
+    assert abs(covered - exact) <= 4 * math.sqrt(exact * (1 - exact) / R), (covered, exact)
     assert coverage(calibrate("synthetic-only", target, history, alpha), theta) < 0.5

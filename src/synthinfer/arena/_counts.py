@@ -21,13 +21,13 @@ from synthinfer._columns import BATTLE_COLUMNS
 from synthinfer._validation import check_columns
 from synthinfer.data import decimal_years, time_values
 from synthinfer.tables import (
+    DEFAULT_MEMORY_LIMIT,
     BattleStatistics,
     Verdicts,
     battle_statistics,
     read_table,
     source_columns,
 )
-from synthinfer.tables._units import DEFAULT_MEMORY_LIMIT
 
 __all__ = ["OUTCOMES", "SCORES", "BattleCounts", "read_battles"]
 
@@ -252,7 +252,7 @@ def read_battles(
     time: str | None = None,
     releases: pd.DataFrame | str | Path | None = None,
     verdicts: str | Verdicts | None = None,
-    engine: str = "auto",
+    engine: str = "duckdb",
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> BattleCounts:
     """Read and validate a battle log (CSV, Parquet or DataFrame) into counts.
@@ -270,8 +270,8 @@ def read_battles(
         Release table (``model``, ``time``); overrides the log's times.
     verdicts : str or Verdicts, optional
         Verdict spellings ``"A,B,TIE"`` (default ``a,b,tie``).
-    engine : {"auto", "pandas", "duckdb"}
-        Aggregation engine (``auto``: DuckDB for files, pandas for frames).
+    engine : {"duckdb", "spark"}
+        Where a file is scanned (a frame is aggregated by its own library).
     memory_limit : str
         DuckDB memory limit.
 

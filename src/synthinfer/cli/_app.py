@@ -11,6 +11,7 @@ import typer
 from synthinfer.cli.arena import arena_command, simulate_battles_command
 from synthinfer.cli.datasets import datasets_app
 from synthinfer.cli.diagnostics import diagnose_command, plan_command
+from synthinfer.cli.generate import generate_app
 from synthinfer.cli.infer import backtest_command, infer_command
 from synthinfer.cli.studies import plot_command, reproduce_command, simulate_command
 
@@ -33,6 +34,7 @@ app.command("arena")(arena_command)
 app.command("simulate-battles")(simulate_battles_command)
 app.command("diagnose")(diagnose_command)
 app.command("plan")(plan_command)
+app.add_typer(generate_app, name="generate")
 
 
 def main() -> None:

@@ -33,12 +33,14 @@ __all__ = [
     "BoundsOption",
     "DataArgument",
     "DecayOption",
+    "Engine",
     "EngineOption",
     "EstimandOption",
     "GroupByOption",
     "IntervalKind",
     "IntervalOption",
     "KernelOption",
+    "LevelOption",
     "MethodOption",
     "MismatchOption",
     "NBootstrapOption",
@@ -49,9 +51,11 @@ __all__ = [
     "PlotOption",
     "Protocol",
     "SeedOption",
+    "SparkRemoteOption",
     "SplitTimeOption",
     "TimeColOption",
     "alpha_values",
+    "given_numbers",
     "method_values",
     "number_pair",
 ]
@@ -115,6 +119,12 @@ PlotOption = Annotated[
 AlphaOption = Annotated[
     list[str] | None,
     typer.Option("--alpha", "-a", help="Level(s), e.g. 0.1,0.2 (repeatable). Default 0.1."),
+]
+LevelOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--level", help="Confidence level(s) 1 - alpha instead of --alpha, e.g. 0.9,0.95."
+    ),
 ]
 MethodOption = Annotated[
     list[str] | None,
@@ -198,12 +208,27 @@ MismatchOption = Annotated[
 PenaltyOption = Annotated[
     float, typer.Option("--penalty", help="Ridge penalty of the --adjust gap model.")
 ]
+
+
+class Engine(str, Enum):
+    """Where a file is scanned: embedded DuckDB, or a Spark session."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 EngineOption = Annotated[
-    str,
+    Engine,
     typer.Option(
         "--engine",
-        help="auto, pandas or duckdb: duckdb reduces a unit-level file out of core to per-task "
-        "means and SEs (Wald means only); auto does so for files over 256 MB.",
+        help="duckdb (embedded, out of core, the default) or spark (a local Spark session, "
+        "or the cluster named by --spark-remote; needs synthinfer[spark]).",
+    ),
+]
+SparkRemoteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-remote", help="Spark Connect address for --engine spark, e.g. sc://HOST:15002."
     ),
 ]
 
@@ -231,6 +256,23 @@ def alpha_values(alpha: list[str] | None) -> list[float]:
         If an item is not a number.
     """
     return number_list(alpha, "--alpha") or [DEFAULT_ALPHA]
+
+
+def given_numbers(values: list[str] | None, option: str) -> list[float] | None:
+    """The numbers given with a repeatable option, or ``None`` when it was not given.
+
+    Parameters
+    ----------
+    values : list of str or None
+        The values of the option, each possibly comma-separated.
+    option : str
+        The option's flag, for the error message.
+
+    Returns
+    -------
+    list of float or None
+    """
+    return number_list(values, option) or None
 
 
 def method_values(method: list[str] | None) -> list[str]:

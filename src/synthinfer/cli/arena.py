@@ -14,6 +14,8 @@ from synthinfer.cli._options import (
     DEFAULT_ALLOCATION_SPEC,
     AllocationOption,
     AlphaOption,
+    Engine,
+    EngineOption,
     MethodOption,
     OutOption,
     OutputFormat,
@@ -26,7 +28,7 @@ from synthinfer.cli._options import (
 )
 from synthinfer.cli._output import format_frame, report_errors, save_table, write_frame
 
-__all__ = ["ArenaEngine", "ArenaEstimand", "arena_command", "simulate_battles_command"]
+__all__ = ["ArenaEstimand", "arena_command", "simulate_battles_command"]
 
 
 class ArenaEstimand(str, Enum):
@@ -34,14 +36,6 @@ class ArenaEstimand(str, Enum):
 
     win_rate = "win-rate"
     bradley_terry = "bradley-terry"
-
-
-class ArenaEngine(str, Enum):
-    """Aggregation engines."""
-
-    auto = "auto"
-    pandas = "pandas"
-    duckdb = "duckdb"
 
 
 @report_errors
@@ -99,9 +93,7 @@ def arena_command(
         str,
         typer.Option("--verdicts", help="Verdict values A,B,TIE; alternatives separated by '|'."),
     ] = "a,b,tie",
-    engine: Annotated[
-        ArenaEngine, typer.Option("--engine", help="Aggregation engine (auto: DuckDB for files).")
-    ] = ArenaEngine.auto,
+    engine: EngineOption = Engine.duckdb,
     memory_limit: Annotated[
         str, typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 1GB.")
     ] = "1GB",

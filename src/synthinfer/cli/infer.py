@@ -20,11 +20,13 @@ from synthinfer.cli._options import (
     BoundsOption,
     DataArgument,
     DecayOption,
+    Engine,
     EngineOption,
     EstimandOption,
     GroupByOption,
     IntervalOption,
     KernelOption,
+    LevelOption,
     MethodOption,
     MismatchOption,
     NBootstrapOption,
@@ -34,9 +36,10 @@ from synthinfer.cli._options import (
     PenaltyOption,
     Protocol,
     SeedOption,
+    SparkRemoteOption,
     SplitTimeOption,
     TimeColOption,
-    alpha_values,
+    given_numbers,
     method_values,
 )
 from synthinfer.cli._output import emit, format_frame, progress_report, report_errors, save_table
@@ -48,6 +51,7 @@ __all__ = ["backtest_command", "infer_command"]
 def infer_command(
     data: DataArgument,
     alpha: AlphaOption = None,
+    level: LevelOption = None,
     method: MethodOption = None,
     allocation: AllocationOption = DEFAULT_ALLOCATION_SPEC,
     bounds: BoundsOption = None,
@@ -65,7 +69,8 @@ def infer_command(
     bandwidth: BandwidthOption = 1.0,
     mismatch: MismatchOption = 0.5,
     penalty: PenaltyOption = 1.0,
-    engine: EngineOption = "auto",
+    engine: EngineOption = Engine.duckdb,
+    spark_remote: SparkRemoteOption = None,
 ) -> None:
     """Calibrated intervals for every target task (tasks with synthetic data only)."""
     from synthinfer.data import TaskData
@@ -73,8 +78,9 @@ def infer_command(
 
     with progress_report("calibrating") as progress:
         result = infer(
-            TaskData.read(data, engine=engine),
-            alpha=alpha_values(alpha),
+            TaskData.load(data, engine=engine.value, spark_remote=spark_remote),
+            alpha=given_numbers(alpha, "--alpha"),
+            level=given_numbers(level, "--level"),
             method=method_values(method),
             allocation=allocation,
             bounds=bounds,
@@ -107,6 +113,7 @@ def backtest_command(
     time_col: TimeColOption = "time",
     split_time: SplitTimeOption = None,
     alpha: AlphaOption = None,
+    level: LevelOption = None,
     method: MethodOption = None,
     allocation: AllocationOption = DEFAULT_ALLOCATION_SPEC,
     bounds: BoundsOption = None,
@@ -128,7 +135,8 @@ def backtest_command(
     bandwidth: BandwidthOption = 1.0,
     mismatch: MismatchOption = 0.5,
     penalty: PenaltyOption = 1.0,
-    engine: EngineOption = "auto",
+    engine: EngineOption = Engine.duckdb,
+    spark_remote: SparkRemoteOption = None,
 ) -> None:
     """Hold out history tasks and report coverage and widths.
 
@@ -140,11 +148,12 @@ def backtest_command(
 
     with progress_report("backtest") as progress:
         result = backtest(
-            TaskData.read(data, engine=engine),
+            TaskData.load(data, engine=engine.value, spark_remote=spark_remote),
             protocol=protocol.value,
             split_time=split_time,
             time_col=time_col,
-            alpha=alpha_values(alpha),
+            alpha=given_numbers(alpha, "--alpha"),
+            level=given_numbers(level, "--level"),
             method=method_values(method),
             allocation=allocation,
             bounds=bounds,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthinfer.intervals._families import sample_quantile
+from synthinfer.intervals import sample_quantile
 
 __all__ = ["bootstrap_draws", "statistic", "task_arrays"]
 

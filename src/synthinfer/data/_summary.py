@@ -14,7 +14,7 @@ import pandas as pd
 
 from synthinfer._columns import SUMMARY_NUMERIC, SUMMARY_TABLE_COLUMNS
 from synthinfer._validation import check_columns
-from synthinfer.tables._problems import Located, lines_text, row_problem
+from synthinfer.tables import Located, lines_text, row_problem
 
 __all__ = ["checked_summary"]
 

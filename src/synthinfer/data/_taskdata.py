@@ -32,9 +32,15 @@ from synthinfer.data._statistics import CoordinateRows, unit_families
 from synthinfer.data._summary import checked_summary
 from synthinfer.data._time import decimal_years, time_values
 from synthinfer.intervals import IntervalFamily, WaldInterval
-from synthinfer.tables import UnitRows, read_table
-from synthinfer.tables._sources import DEFAULT_MEMORY_LIMIT, Table
-from synthinfer.tables._units import UnitSummary, scan_options, summarize_units
+from synthinfer.tables import (
+    DEFAULT_MEMORY_LIMIT,
+    Table,
+    UnitRows,
+    UnitSummary,
+    read_table,
+    scan_options,
+    summarize_units,
+)
 
 __all__ = [
     "SUMMARY_RESERVED",
@@ -93,6 +99,7 @@ class TaskData:
         engine: Literal["duckdb", "spark"] = "duckdb",
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
         threads: int | None = None,
+        spark_remote: str | None = None,
     ) -> TaskData:
         """Check task data in either format, from a path or any dataframe.
 
@@ -111,6 +118,9 @@ class TaskData:
             DuckDB memory limit; DuckDB spills to disk beyond it.
         threads : int, optional
             DuckDB threads (default: all cores).
+        spark_remote : str, optional
+            A Spark Connect address (``sc://HOST:PORT``) for ``engine="spark"``
+            (default: the active Spark session, else a local one).
 
         Returns
         -------
@@ -118,7 +128,8 @@ class TaskData:
         """
         if isinstance(source, TaskData):
             return source
-        table = Table(source, scan_options(engine, memory_limit, threads), name)
+        options = scan_options(engine, memory_limit, threads, spark_remote)
+        table = Table(source, options, name)
         columns = table.columns()
         if {"source", "value"} <= set(columns):
             return cls._from_units(summarize_units(table, "all"), table.where)
@@ -152,15 +163,13 @@ class TaskData:
         if frame.empty:
             raise ValueError(f"{name}: the table has no rows")
         frame, is_history = checked_summary(frame.reset_index(drop=True).copy(), name)
-        history = _history_status(frame, is_history, name)
-        attributes = _task_attributes(frame, SUMMARY_RESERVED, name)
-        return cls._built(frame, "summary", history, attributes, name)
+        return cls._built(frame, "summary", is_history, None, name)
 
     @classmethod
     def _from_units(cls, summary: UnitSummary, name: str) -> TaskData:
         statistics = _in_order(summary.statistics, summary.order, summary.coords)
-        history = _history_status(statistics, (statistics["n_real"] > 0).to_numpy(), name)
-        data = cls._built(statistics, "unit", history, summary.attributes, name)
+        is_history = (statistics["n_real"] > 0).to_numpy()
+        data = cls._built(statistics, "unit", is_history, summary.attributes, name)
         return replace(data, rows=summary.rows)
 
     @classmethod
@@ -168,12 +177,19 @@ class TaskData:
         cls,
         frame: pd.DataFrame,
         kind: Literal["unit", "summary"],
-        history: dict[str, bool],
-        attributes: pd.DataFrame,
+        is_history_row: np.ndarray,
+        attributes: pd.DataFrame | None,
         name: str,
     ) -> TaskData:
-        """Checks both formats share: coordinates, times, task weights."""
+        """Checks both formats share: coordinates, history status, attributes, times, weights.
+
+        ``attributes`` is ``None`` for a summary table (its columns without a
+        fixed meaning are found and checked here).
+        """
         coords = _coords(frame, name)
+        history = _history_status(frame, is_history_row, name)
+        if attributes is None:
+            attributes = _task_attributes(frame, SUMMARY_RESERVED, name)
         attributes = _check_time(attributes, name)
         _check_task_weight(attributes, name)
         return cls(

@@ -12,6 +12,8 @@ from synthinfer.intervals._families import (
     IntervalFamily,
     OrderStatisticInterval,
     WaldInterval,
+    order_statistic_ranks,
+    sample_quantile,
 )
 
 __all__ = [
@@ -20,4 +22,6 @@ __all__ = [
     "IntervalFamily",
     "OrderStatisticInterval",
     "WaldInterval",
+    "order_statistic_ranks",
+    "sample_quantile",
 ]

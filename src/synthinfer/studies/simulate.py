@@ -264,6 +264,7 @@ def _per_rep_frame(
             "w3": cal.w3,
             "feasible": cal.feasible,
             "n_history": cal.n_history,
+            "synth_estimate": cal.synth_estimate,
             "truth": truth,
             "covered": covered,
         },

@@ -1,17 +1,39 @@
-"""Reading and writing tables, and the aggregation of unit-level rows to per-task statistics."""
+"""Reading tables from a path or any dataframe, and the one aggregation of unit-level rows.
+
+Files are scanned by DuckDB (embedded, out of core) or Spark; dataframes of
+any Narwhals backend are computed on where they live. Only small per-task
+results come into pandas.
+"""
 
 from synthinfer.tables._battles import BattleStatistics, Verdicts, battle_statistics
 from synthinfer.tables._io import read_table, write_table
-from synthinfer.tables._sources import source_columns
-from synthinfer.tables._units import UnitRows, to_summary_table, unit_statistics
+from synthinfer.tables._problems import Located, lines_text, row_problem
+from synthinfer.tables._sources import DEFAULT_MEMORY_LIMIT, ScanOptions, Table, source_columns
+from synthinfer.tables._units import (
+    UnitRows,
+    UnitSummary,
+    scan_options,
+    summarize_units,
+    to_summary_table,
+    unit_statistics,
+)
 
 __all__ = [
+    "DEFAULT_MEMORY_LIMIT",
     "BattleStatistics",
+    "Located",
+    "ScanOptions",
+    "Table",
     "UnitRows",
+    "UnitSummary",
     "Verdicts",
     "battle_statistics",
+    "lines_text",
     "read_table",
+    "row_problem",
+    "scan_options",
     "source_columns",
+    "summarize_units",
     "to_summary_table",
     "unit_statistics",
     "write_table",

@@ -26,6 +26,7 @@ from synthinfer.tables._rows import (
     clean_source,
     collect_pandas,
     is_text,
+    moment_terms,
     typed_rows,
 )
 from synthinfer.tables._sources import POSITION, Table
@@ -130,10 +131,14 @@ def first_pass(rows: Any, layout: UnitLayout) -> pd.DataFrame:
     sums = [nw.col(name).sum() for name in flags]
     sums += [nw.col("value").sum().alias("sum_x")]
     sums += [nw.col("value").min().alias("min_x"), nw.col("value").max().alias("max_x")]
-    extra = {}
+    extra = {"value_fraction": _fraction("value")}
+    sums.append(nw.col("value_fraction").sum())
     if layout.weighted:
         extra["wx"] = nw.col("weight") * nw.col("value")
+        extra["weight_fraction"] = _fraction("weight")
+        extra["abs_w"] = nw.col("weight").abs()
         sums += [nw.col("weight").sum().alias("sum_w"), nw.col("wx").sum().alias("sum_wx")]
+        sums += [nw.col("weight_fraction").sum(), nw.col("abs_w").max().alias("max_abs_w")]
     for i in range(len(layout.attributes)):
         name = attribute_column(i)
         sums += [
@@ -143,11 +148,26 @@ def first_pass(rows: Any, layout: UnitLayout) -> pd.DataFrame:
         ]
     if POSITION in rows.collect_schema():
         sums.append(nw.col(POSITION).min().alias("first"))
-    grouped = rows.with_columns(**flags, **extra).group_by(*layout.keys, "source")
-    return collect_pandas(grouped.agg(nw.len().alias("n"), *sums))
+    rows = rows.with_columns(**flags, **extra)
+    rows, raw = moment_terms(rows, "value", "weight" if layout.weighted else None, "raw_")
+    grouped = rows.group_by(*layout.keys, "source")
+    return collect_pandas(grouped.agg(nw.len().alias("n"), *sums, *raw))
 
 
-_COMBINE = {"first": "min", "min_x": "min", "max_x": "max"}
+def _fraction(column: str):
+    """1 where a number is not a whole number (exact sums need whole numbers)."""
+    import narwhals.stable.v2 as nw
+
+    return (nw.col(column) != nw.col(column).round(0)).cast(nw.Int64)
+
+
+def _combine(column: str) -> str:
+    """How two spellings' group values combine: smallest, largest, or summed."""
+    if column in ("first", "min_x") or column.endswith("_min"):
+        return "min"
+    if column.startswith("max_") or column.endswith("_max"):
+        return "max"
+    return "sum"
 
 
 def merge_spellings(groups: pd.DataFrame, layout: UnitLayout) -> tuple[pd.DataFrame, bool]:
@@ -162,12 +182,7 @@ def merge_spellings(groups: pd.DataFrame, layout: UnitLayout) -> tuple[pd.DataFr
     if all(spelled):
         return groups, False
     groups = groups.assign(source=clean)
-    how = {c: _COMBINE.get(c, "sum") for c in groups.columns if c not in (*layout.keys, "source")}
-    for column in how:
-        if column.endswith("_min"):
-            how[column] = "min"
-        elif column.endswith("_max"):
-            how[column] = "max"
+    how = {c: _combine(c) for c in groups.columns if c not in (*layout.keys, "source")}
     merged = groups.groupby([*layout.keys, "source"], dropna=False, sort=False).agg(how)
     return merged.reset_index(), True
 

@@ -34,8 +34,12 @@ WEIGHT_TOLERANCE = 1e-12
 """Relative difference beyond which a unit's real and synthetic weights differ."""
 
 
-def shifts(rows: Any, layout: UnitLayout):
-    """Each task's real and synthetic means (``m_r``, ``m_s``), lazily, in one aggregation."""
+def shifts(rows: Any, layout: UnitLayout, size: int):
+    """Each task's real and synthetic means (``m_r``, ``m_s``), lazily, in one aggregation.
+
+    ``size`` bounds its rows (the number of ``(task, coord)``): stated as a
+    limit, it lets a query planner see the table is small and join it as such.
+    """
     import narwhals.stable.v2 as nw
 
     weight = nw.col("weight") if layout.weighted else nw.lit(1.0)
@@ -45,15 +49,20 @@ def shifts(rows: Any, layout: UnitLayout):
         parts[f"a_{side}"] = chosen
         parts[f"b_{side}"] = chosen * nw.col("value")
     sums = rows.with_columns(**parts).group_by(*layout.keys).agg(nw.col(*parts).sum())
-    return sums.select(
+    means = sums.select(
         *layout.keys,
         m_r=nw.col("b_r") / nw.col("a_r"),
         m_s=nw.col("b_s") / nw.col("a_s"),
     )
+    return means.head(size)
 
 
-def _joined(rows: Any, layout: UnitLayout):
-    """Real and synthetic rows fully joined on ``(task, coord, unit)``, with the task's shifts."""
+def _joined(rows: Any, layout: UnitLayout, size: int | None = None):
+    """Real and synthetic rows fully joined on ``(task, coord, unit)``, with the task's shifts.
+
+    ``size`` is the number of ``(task, coord)``; without it the shifts are 0
+    (for whole numbers, whose sums are exact).
+    """
     import narwhals.stable.v2 as nw
 
     keys, on = layout.keys, [*layout.keys, "unit"]
@@ -66,7 +75,10 @@ def _joined(rows: Any, layout: UnitLayout):
 
     joined = side("real", "r").join(side("synthetic", "s"), on=on, how="full")
     joined = joined.with_columns(**{k: nw.coalesce(k, f"{k}_right") for k in on})
-    joined = joined.join(shifts(rows, layout), on=keys, how="left")
+    if size is not None:
+        joined = joined.join(shifts(rows, layout, size), on=keys, how="left")
+    else:
+        joined = joined.with_columns(m_r=nw.lit(0.0), m_s=nw.lit(0.0))
     d = nw.col("x_r") - nw.col("x_s")
     columns = {
         "y_r": nw.col("x_r") - nw.col("m_r"),
@@ -82,7 +94,7 @@ def _joined(rows: Any, layout: UnitLayout):
     return joined.with_columns(**columns)
 
 
-def pair_sums(rows: Any, layout: UnitLayout) -> pd.DataFrame:
+def pair_sums(rows: Any, layout: UnitLayout, size: int | None) -> pd.DataFrame:
     """Per ``(task, coord)``: the moment sums of each source and of the pairs, in one pass.
 
     Parameters
@@ -91,6 +103,9 @@ def pair_sums(rows: Any, layout: UnitLayout) -> pd.DataFrame:
         :func:`~synthinfer.tables._rows.typed_rows` of a paired table.
     layout : UnitLayout
         Its columns.
+    size : int or None
+        The number of ``(task, coord)``, to centre on each task's means;
+        ``None`` centres on 0 (for whole numbers, whose sums are exact).
 
     Returns
     -------
@@ -106,7 +121,7 @@ def pair_sums(rows: Any, layout: UnitLayout) -> pd.DataFrame:
     import narwhals.stable.v2 as nw
 
     weighted = layout.weighted
-    joined = _joined(rows, layout)
+    joined = _joined(rows, layout, size)
     joined, real = moment_terms(joined, "y_r", "w_r" if weighted else None, "r_")
     joined, synth = moment_terms(joined, "y_s", "w_s" if weighted else None, "s_")
     joined, pairs = moment_terms(joined, "e", "w_p" if weighted else None, "p_")
@@ -219,7 +234,7 @@ def _weight_problem(table: Table, layout: UnitLayout, n: int) -> ValueError:
     import narwhals.stable.v2 as nw
 
     with table.open() as frame:
-        pairs = _joined(typed_rows(frame, layout), layout)
+        pairs = _joined(typed_rows(frame, layout), layout, None)
         found = collect_pandas(pairs.filter(nw.col("weight_differs") == 1).head(1))
     first = _text(found, layout.keys).iloc[0]
     return ValueError(

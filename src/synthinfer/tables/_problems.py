@@ -1,6 +1,6 @@
 """The one wording of every problem found in a unit-level table.
 
-:mod:`synthinfer.tables._aggregate` counts bad rows in the same pass that sums
+:mod:`synthinfer.tables._checks` counts bad rows in the same pass that sums
 the statistics; this module turns a count (with a few example values and,
 where the source has a row order, their line numbers) into one ``ValueError``
 whose one-line message names the data, the column and what to do. Line

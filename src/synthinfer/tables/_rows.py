@@ -27,6 +27,8 @@ __all__ = [
     "attribute_column",
     "clean_source",
     "collect_pandas",
+    "exact_sums",
+    "exact_variance",
     "group_means",
     "is_text",
     "moment_terms",
@@ -251,3 +253,46 @@ def variance(
         return np.maximum(spread, 0.0) / total_weight**2
     spread = np.maximum(w2y2 - wy**2 / n.where(n > 0), 0.0)
     return (spread / (n - 1).where(n > 1)) / n
+
+
+_EXACT = 2.0**53
+
+
+def exact_sums(groups: pd.DataFrame, weighted: bool) -> bool:
+    """Whether every sum of the aggregation is exact in floating point.
+
+    True when all values (and weights) are whole numbers small enough that no
+    sum of ``w``, ``w·x``, ``w²·x²`` or of squared paired differences
+    reaches 2**53: then sums are exact in any order, need no centring, and
+    :func:`exact_variance` gives the correctly rounded variance.
+    """
+    if groups["value_fraction"].sum() or (weighted and groups["weight_fraction"].sum()):
+        return False
+    largest = max(abs(float(groups["min_x"].min())), abs(float(groups["max_x"].max())), 1.0)
+    weight = max(float(groups["max_abs_w"].max()), 1.0) if weighted else 1.0
+    bound = float(groups["n"].sum()) * weight**2 * (2 * largest) ** 2
+    return bool(np.isfinite(bound) and bound < _EXACT)
+
+
+def exact_variance(
+    sums: pd.DataFrame, weighted: bool, total_weight: pd.Series, prefix: str = ""
+) -> pd.Series:
+    """:func:`variance` in exact rational arithmetic, from sums that are exact whole numbers."""
+    from fractions import Fraction
+
+    def one(row: pd.Series, total: float) -> float:
+        n = row[f"{prefix}count"]
+        if not np.isfinite(n) or not np.isfinite(total) or total <= 0:
+            return float("nan")
+        wy, w2y2 = int(row[f"{prefix}sum_wy"]), int(row[f"{prefix}sum_w2y2"])
+        if not weighted:
+            n = int(n)
+            return float(Fraction(n * w2y2 - wy * wy, n * n * (n - 1))) if n > 1 else float("nan")
+        total, w2y, w2 = int(total), int(row[f"{prefix}sum_w2y"]), int(row[f"{prefix}sum_w2"])
+        spread = w2y2 * total * total - 2 * wy * total * w2y + wy * wy * w2
+        return float(Fraction(spread, total**4))
+
+    values = [
+        one(row, total) for (_, row), total in zip(sums.iterrows(), total_weight, strict=True)
+    ]
+    return pd.Series(values, index=sums.index, dtype=float)

@@ -50,7 +50,7 @@ POSITION = "__synthinfer_row"
 """Column holding a row's 0-based position, where the source has a row order."""
 
 _CSV = {".csv": ",", ".txt": ",", ".tsv": "\t", ".tab": "\t"}
-_PARQUET = {".parquet", ".pq"}
+_PARQUET = (".parquet", ".pq")
 _COMPRESSED = {".gz", ".gzip", ".zst"}
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*([KMGT]i?B|B)\s*$", re.IGNORECASE)
 _SPARK_EXTRA = "pip install 'synthinfer[spark]'"
@@ -123,6 +123,7 @@ class FileSpec:
 
     @property
     def literal(self) -> str:
+        """The pattern as an SQL string literal."""
         return "'" + self.pattern.replace("'", "''") + "'"
 
 
@@ -142,9 +143,10 @@ def resolve_path(source: str | os.PathLike) -> FileSpec:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if path.is_dir():
-        if not any(path.rglob("*.parquet")) and not any(path.rglob("*.pq")):
-            raise ValueError(f"{path}: a folder is read as partitioned Parquet; it has no .parquet")
-        return FileSpec(str(path / "**" / "*.parquet"), "parquet", single=False)
+        for suffix in _PARQUET:
+            if any(path.rglob(f"*{suffix}")):
+                return FileSpec(str(path / "**" / f"*{suffix}"), "parquet", single=False)
+        raise ValueError(f"{path}: a folder is read as partitioned Parquet; it has no .parquet")
     return _typed(text, _suffixes(path.name), single=True)
 
 
@@ -239,7 +241,8 @@ def spark_session(options: ScanOptions) -> Any:
 def _spark_frame(options: ScanOptions, file: FileSpec) -> Any:
     reader = spark_session(options).read
     if file.kind == "parquet":
-        return reader.parquet(file.pattern.replace("/**/*.parquet", ""))
+        folder = file.pattern.split(f"{os.sep}**{os.sep}")[0]
+        return reader.parquet(folder if not file.single else file.pattern)
     return reader.csv(file.pattern, header=True, inferSchema=True, sep=file.delimiter)
 
 

@@ -16,8 +16,8 @@ interval families that need them (bootstrap, Hoeffding, exact quantiles).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -34,10 +34,12 @@ from synthinfer.tables._checks import (
     value_range,
 )
 from synthinfer.tables._pairs import check_pairs, pair_sums
-from synthinfer.tables._problems import Located
+from synthinfer.tables._reads import UnitRows
 from synthinfer.tables._rows import (
     UnitLayout,
     collect_pandas,
+    exact_sums,
+    exact_variance,
     group_means,
     moment_terms,
     text_ids,
@@ -47,7 +49,6 @@ from synthinfer.tables._rows import (
 from synthinfer.tables._sources import DEFAULT_MEMORY_LIMIT, ScanOptions, Table
 
 __all__ = [
-    "UnitRows",
     "UnitSummary",
     "scan_options",
     "summarize_units",
@@ -56,14 +57,16 @@ __all__ = [
 ]
 
 _CONVERSION = re.compile(r'converting column "(?P<column>[^"]+)"')
-_ROWS_PER_READ = 2_000_000
 
 
 def scan_options(
-    engine: str = "duckdb", memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int | None = None
+    engine: str = "duckdb",
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    threads: int | None = None,
+    spark_remote: str | None = None,
 ) -> ScanOptions:
-    """:class:`ScanOptions` from the public arguments (``auto`` is read as ``duckdb``)."""
-    return ScanOptions("duckdb" if engine == "auto" else engine, memory_limit, threads)
+    """:class:`ScanOptions` from the public arguments."""
+    return ScanOptions(engine, memory_limit, threads, spark_remote)
 
 
 @dataclass(frozen=True)
@@ -138,15 +141,19 @@ def _summarize(table: Table, attributes: Sequence[str] | str) -> UnitSummary:
     check_groups(groups, table, layout)
     ids = {key: dict(zip(text_ids(groups[key]), groups[key], strict=True)) for key in layout.keys}
     groups = _text_keys(groups, layout.keys)
+    exact = exact_sums(groups, layout.weighted)
     with table.open() as frame:
         rows = typed_rows(frame, replace(layout, attributes=()))
         if layout.paired:
-            pairs = _text_keys(pair_sums(rows, layout), layout.keys)
+            size = None if exact else len(groups)
+            pairs = _text_keys(pair_sums(rows, layout, size), layout.keys)
             moments = _source_moments(pairs, layout.keys)
+        elif exact:
+            pairs, moments = None, _raw_moments(groups, layout.keys)
         else:
             pairs = None
-            moments = _text_keys(_second_moments(rows, layout), layout.keys)
-    statistics = _assemble(groups, moments, pairs, layout)
+            moments = _text_keys(_second_moments(rows, layout, len(groups)), layout.keys)
+    statistics = _assemble(groups, moments, pairs, layout, exact)
     if pairs is not None:
         check_pairs(table, layout, pairs, statistics, ids["task"])
     order = first_order(groups, "task")
@@ -156,7 +163,13 @@ def _summarize(table: Table, attributes: Sequence[str] | str) -> UnitSummary:
         order=order,
         coords=first_order(groups, "coord") if layout.coord else (NO_COORD,),
         value_range=value_range(groups),
-        rows=UnitRows(table, replace(layout, attributes=()), ids["task"], ids.get("coord", {})),
+        rows=UnitRows(
+            table,
+            replace(layout, attributes=()),
+            ids["task"],
+            ids.get("coord", {}),
+            value_range(groups),
+        ),
     )
 
 
@@ -164,19 +177,28 @@ def _text_keys(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame.assign(**{key: text_ids(frame[key]) for key in keys})
 
 
-def _second_moments(rows: Any, layout: UnitLayout) -> pd.DataFrame:
+def _second_moments(rows: Any, layout: UnitLayout, size: int) -> pd.DataFrame:
     """Sums of powers of ``y = x − shift`` per ``(task, coord, source)``.
 
     The shift is each group's mean as first computed, returned with the sums:
-    ``shift + Σwy / Σw`` is then the mean to full precision.
+    ``shift + Σwy / Σw`` is then the mean to full precision. ``size`` bounds
+    the number of groups (so a query planner sees the means table is small).
     """
     import narwhals.stable.v2 as nw
 
     keys = [*layout.keys, "source"]
-    centered = rows.join(group_means(rows, layout, keys), on=keys, how="inner")
+    means = group_means(rows, layout, keys).head(size)
+    centered = rows.join(means, on=keys, how="inner")
     centered = centered.with_columns(y=nw.col("value") - nw.col("mean"))
     terms, sums = moment_terms(centered, "y", "weight" if layout.weighted else None)
     return collect_pandas(terms.group_by(*keys).agg(*sums, nw.col("mean").max().alias("shift")))
+
+
+def _raw_moments(groups: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The first pass's sums about 0, as the per-source moment sums (exact for whole numbers)."""
+    columns = {c: c.removeprefix("raw_") for c in groups.columns if c.startswith("raw_")}
+    moments = groups[[*keys, "source", *columns]].rename(columns=columns)
+    return moments.assign(shift=0.0)
 
 
 def _source_moments(pairs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -189,14 +211,20 @@ def _source_moments(pairs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def _assemble(
-    groups: pd.DataFrame, moments: pd.DataFrame, pairs: pd.DataFrame | None, layout: UnitLayout
+    groups: pd.DataFrame,
+    moments: pd.DataFrame,
+    pairs: pd.DataFrame | None,
+    layout: UnitLayout,
+    exact: bool,
 ) -> pd.DataFrame:
     """One row per ``(task, coord)``: the columns of ``UNIT_STATISTICS_COLUMNS``."""
     keys, weighted = layout.keys, layout.weighted
-    both = groups.merge(moments, on=[*keys, "source"], how="left")
+    spread = exact_variance if exact else variance
+    both = groups.drop(columns=[c for c in groups if c.startswith("raw_")])
+    both = both.merge(moments, on=[*keys, "source"], how="left")
     total = both["sum_w"] if weighted else both["n"].astype(float)
     both["mean"] = both["shift"] + both["sum_wy"] / total
-    both["var"] = variance(both, weighted, total)
+    both["var"] = spread(both, weighted, total)
     side = {s: both[both["source"] == s].set_index(keys) for s in SOURCES}
     synth, real = side["synthetic"], side["real"].reindex(side["synthetic"].index)
     out = pd.DataFrame(index=synth.index)
@@ -211,7 +239,7 @@ def _assemble(
         total = paired["p_sum_w"] if weighted else paired["p_count"].astype(float)
         out["n_pairs"] = paired["p_count"]
         out["gap_mean"] = paired["p_sum_wd"] / total
-        out["gap_var"] = variance(paired, weighted, total, "p_")
+        out["gap_var"] = spread(paired, weighted, total, "p_")
     out = out.reset_index()
     if not layout.coord:
         out.insert(1, "coord", NO_COORD)
@@ -326,108 +354,3 @@ def to_summary_table(statistics: pd.DataFrame) -> pd.DataFrame:
     for column in extra:
         out[column] = statistics[column]
     return out
-
-
-# ------------------------------------------------------------------------- row reads
-@dataclass(frozen=True)
-class UnitRows:
-    """The rows of a checked unit-level table, read back a few tasks at a time.
-
-    Parameters
-    ----------
-    table : Table
-        The source.
-    layout : UnitLayout
-        Its columns.
-    task_ids, coord_ids : dict
-        Each task's and coordinate's id as the table holds it, by its text.
-    """
-
-    table: Table
-    layout: UnitLayout
-    task_ids: dict[str, Any] = field(default_factory=dict, repr=False)
-    coord_ids: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def weighted(self) -> bool:
-        """Whether the rows carry survey weights."""
-        return self.layout.weighted
-
-    @property
-    def paired(self) -> bool:
-        """Whether the rows are paired by ``unit``."""
-        return self.layout.paired
-
-    def _rows(self, frame: Any, coord: str):
-        """The typed rows of one coordinate."""
-        import narwhals.stable.v2 as nw
-
-        rows = typed_rows(frame, self.layout)
-        if not self.layout.coord:
-            return rows
-        return rows.filter(nw.col("coord") == self.coord_ids[coord])
-
-    def read(self, tasks: Sequence[str], coord: str = NO_COORD) -> pd.DataFrame:
-        """The rows of ``tasks`` for one coordinate, in the table's row order.
-
-        Returns
-        -------
-        pandas.DataFrame
-            ``task, source, value`` (and ``weight``, ``unit`` as the table has them).
-        """
-        import narwhals.stable.v2 as nw
-
-        columns = ["task", "source", "value"]
-        columns += ["weight"] * self.weighted + ["unit"] * self.paired
-        wanted = [self.task_ids[task] for task in tasks]
-        with self.table.open(ordered=True) as frame:
-            chosen = self._rows(frame, coord).filter(nw.col("task").is_in(wanted))
-            rows = collect_pandas(chosen.select(*columns))
-        return rows.assign(task=text_ids(rows["task"]))
-
-    def per_task(
-        self, tasks: Sequence[str], sizes: Sequence[int], coord: str = NO_COORD
-    ) -> Iterator[tuple[str, pd.DataFrame]]:
-        """Each task's rows in turn (read in batches of about two million rows).
-
-        Parameters
-        ----------
-        tasks : sequence of str
-            The tasks, in the order wanted.
-        sizes : sequence of int
-            Each task's row count (to size the batches).
-        coord : str
-            The coordinate.
-        """
-        for batch in _batches(list(tasks), list(sizes)):
-            rows = self.read(batch, coord)
-            groups = dict(tuple(rows.groupby("task", sort=False)))
-            empty = rows.iloc[:0]
-            for task in batch:
-                yield task, groups.get(task, empty)
-
-    def outside(self, low: float, high: float, coord: str = NO_COORD) -> Located:
-        """Values of one coordinate outside ``[low, high]``: count and examples."""
-        import narwhals.stable.v2 as nw
-
-        value = nw.col("value")
-        with self.table.open(ordered=True) as frame:
-            flagged = self._rows(frame, coord).with_columns(
-                out=((value < low) | (value > high)).cast(nw.Int64)
-            )
-            count = collect_pandas(flagged.select(nw.col("out").sum()))["out"].iloc[0]
-            found = collect_pandas(flagged.filter(nw.col("out") == 1).select("value").head(5))
-        return Located(int(count or 0), tuple(found["value"]))
-
-
-def _batches(tasks: list[str], sizes: list[int]) -> Iterator[list[str]]:
-    batch: list[str] = []
-    total = 0
-    for task, size in zip(tasks, sizes, strict=True):
-        if batch and total + size > _ROWS_PER_READ:
-            yield batch
-            batch, total = [], 0
-        batch.append(task)
-        total += int(size)
-    if batch:
-        yield batch
