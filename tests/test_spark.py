@@ -7,6 +7,7 @@ this module. The fast suite covers the same code through sqlframe
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -87,3 +88,20 @@ def test_spark_battle_counts(spark) -> None:
     expected = battle_statistics(frame)
     got = battle_statistics(spark.createDataFrame(frame))
     pd.testing.assert_frame_equal(got.counts, expected.counts, check_dtype=False)
+
+
+def test_cli_engine_spark_agrees_with_the_default(spark, table: pd.DataFrame, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from synthinfer.cli import app
+
+    path = tmp_path / "units.csv"
+    table.to_csv(path, index=False)
+    runner = CliRunner()
+
+    def run(*extra: str) -> pd.DataFrame:
+        result = runner.invoke(app, ["infer", str(path), "--alpha", "0.5", "-f", "csv", *extra])
+        assert result.exit_code == 0, result.output
+        return pd.read_csv(io.StringIO(result.stdout))
+
+    pd.testing.assert_frame_equal(run("--engine", "spark"), run(), rtol=1e-12)

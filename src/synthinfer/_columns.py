@@ -151,23 +151,14 @@ STUDY_REP_COLUMNS = (
 )
 """A Monte Carlo study's per-replication rows: the output columns, one row per replication."""
 
-READABLE_COLUMNS = (
-    "task",
-    "coord",
-    "method",
-    "alpha",
-    "estimate",
-    "lower",
-    "upper",
-    "width",
-    "w1",
-    "w2",
-    "w3",
-    "feasible",
-    "n_history",
-    "n_effective",
+_DETAIL_COLUMNS = ("alpha1", "alpha2", "alpha3", "synth_lower", "synth_upper", "synth_estimate")
+
+READABLE_COLUMNS = tuple(
+    c for c in OUTPUT_COLUMNS if c not in _DETAIL_COLUMNS and not c.startswith("gap_")
 )
-"""The columns ``infer`` prints when its results are shown as a table for people."""
+"""The columns ``infer`` prints when its results are shown as a table for people:
+the output columns without the split of the level, the synthetic interval and
+estimate, and the gap band."""
 
 ARENA_READABLE_COLUMNS = (
     "task",

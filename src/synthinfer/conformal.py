@@ -140,17 +140,7 @@ def conformal_lower(values: ArrayLike, alpha: float) -> NDArray[np.float64]:
 def conformal_upper(values: ArrayLike, alpha: float) -> NDArray[np.float64]:
     """``Qhi_alpha``: the ``k_U``-th smallest value along the last axis.
 
-    Parameters
-    ----------
-    values : array_like
-        Historical values; the last axis runs over the ``T`` tasks.
-    alpha : float
-        Conformal level.
-
-    Returns
-    -------
-    ndarray
-        Shape ``values.shape[:-1]``; ``+inf`` where ``k_U > T``.
+    Parameters and shape as in :func:`conformal_lower`; ``+inf`` where ``k_U > T``.
     """
     values = np.asarray(values, dtype=float)
     _, k_upper = conformal_ranks(values.shape[-1], alpha)
@@ -192,37 +182,20 @@ def weighted_upper(values: ArrayLike, weights: ArrayLike, alpha: float) -> NDArr
     weights = _check_weights(values, weights)
     if values.shape[-1] == 0:  # no history: all mass sits on +inf
         return np.full(values.shape[:-1], np.inf)
-    order = np.argsort(values, axis=-1, kind="stable")
-    sorted_values = np.take_along_axis(values, order, axis=-1)
-    sorted_weights = np.take_along_axis(weights, order, axis=-1)
+    sorted_values, sorted_weights = _by_value(values, weights)
     total = sorted_weights.sum(axis=-1, keepdims=True) + 1.0
     cumulative = np.cumsum(sorted_weights, axis=-1) / total
     level = 1.0 - alpha / 2.0
     reached = cumulative >= level - _RANK_TOLERANCE
-    first = np.argmax(reached, axis=-1)
-    picked = np.take_along_axis(sorted_values, first[..., None], axis=-1)[..., 0]
-    return np.where(reached.any(axis=-1), picked, np.inf)
+    return np.where(reached.any(axis=-1), _first_reached(sorted_values, reached), np.inf)
 
 
 def weighted_lower(values: ArrayLike, weights: ArrayLike, alpha: float) -> NDArray[np.float64]:
     """Weighted ``alpha/2`` quantile with the current task's mass at ``−inf``.
 
     Defined by symmetry, ``weighted_lower(v) = −weighted_upper(−v)``, which
-    with unit weights is exactly the ``k_L``-th smallest value.
-
-    Parameters
-    ----------
-    values : array_like
-        Historical values, tasks along the last axis.
-    weights : array_like
-        Task weights in ``[0, 1]``, broadcastable to ``values``.
-    alpha : float
-        Conformal level.
-
-    Returns
-    -------
-    ndarray
-        Shape ``values.shape[:-1]``; ``-inf`` where the finite mass falls short.
+    with unit weights is exactly the ``k_L``-th smallest value. Parameters and
+    shape as in :func:`weighted_upper`; ``-inf`` where the finite mass falls short.
     """
     return -weighted_upper(-np.asarray(values, dtype=float), weights, alpha)
 
@@ -279,12 +252,23 @@ def median_gap(values: ArrayLike, weights: ArrayLike | None = None) -> NDArray[n
 
 def _weighted_half(values: NDArray[np.float64], weights: NDArray[np.float64]) -> NDArray:
     """Smallest value whose cumulative weight share reaches 1/2 (NaN for zero weight)."""
-    order = np.argsort(values, axis=-1, kind="stable")
-    sorted_values = np.take_along_axis(values, order, axis=-1)
-    cumulative = np.cumsum(np.take_along_axis(weights, order, axis=-1), axis=-1)
+    sorted_values, sorted_weights = _by_value(values, weights)
+    cumulative = np.cumsum(sorted_weights, axis=-1)
     total = cumulative[..., -1:]
     with np.errstate(invalid="ignore", divide="ignore"):
         reached = cumulative / total >= 0.5 - _RANK_TOLERANCE
-    index = np.argmax(reached, axis=-1)[..., None]
-    chosen = np.take_along_axis(sorted_values, index, axis=-1)[..., 0]
-    return np.where(total[..., 0] > 0, chosen, np.nan)
+    return np.where(total[..., 0] > 0, _first_reached(sorted_values, reached), np.nan)
+
+
+def _by_value(
+    values: NDArray[np.float64], weights: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``values`` and their ``weights``, sorted by value along the last axis (stable)."""
+    order = np.argsort(values, axis=-1, kind="stable")
+    return np.take_along_axis(values, order, axis=-1), np.take_along_axis(weights, order, axis=-1)
+
+
+def _first_reached(sorted_values: NDArray[np.float64], reached: NDArray[np.bool_]) -> NDArray:
+    """The first of ``sorted_values`` where ``reached`` holds, along the last axis."""
+    first = np.argmax(reached, axis=-1)
+    return np.take_along_axis(sorted_values, first[..., None], axis=-1)[..., 0]

@@ -7,9 +7,11 @@ the intervals against their real estimates.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -31,24 +33,18 @@ from synthinfer.methods import History, calibrate, check_methods
 from synthinfer.results import BacktestResult, InferenceResult, IntervalResult, coverage_summary
 from synthinfer.weights import kernel_weights, recency_weights
 
-__all__ = ["Adjustment", "Settings", "Weighting", "backtest", "infer"]
+if TYPE_CHECKING:  # pragma: no cover
+    from typing_extensions import Unpack
+
+__all__ = ["Adjustment", "InferOptions", "Settings", "Weighting", "backtest", "infer"]
 
 PROTOCOLS = ("loo", "temporal")
 
 
 @dataclass(frozen=True)
 class Weighting:
-    """How ``weighted`` weighs history tasks (Algorithm 2).
-
-    Attributes
-    ----------
-    decay : float or None
-        Recency decay ``ρ ∈ (0, 1]``: weight ``ρ ** (target_time − time)``.
-    kernel : tuple of str
-        Task attributes for similarity weights (:func:`synthinfer.weights.kernel_weights`).
-    bandwidth, mismatch : float
-        Kernel bandwidth and the penalty per mismatching categorical attribute.
-    """
+    """How ``weighted`` weighs history tasks (Algorithm 2): the options ``decay``,
+    ``kernel``, ``bandwidth`` and ``mismatch`` of :func:`infer`, checked."""
 
     decay: float | None = None
     kernel: tuple[str, ...] = ()
@@ -63,17 +59,9 @@ class Weighting:
 
 @dataclass(frozen=True)
 class Adjustment:
-    """Covariate-adjusted calibration (:mod:`synthinfer.adjust`).
-
-    Attributes
-    ----------
-    columns : tuple of str
-        Covariates (task attributes and/or ``synth_estimate``); empty for none.
-    mode : {"full", "split"}
-        Full conformal (ridge) or split conformal.
-    penalty : float
-        Ridge penalty.
-    """
+    """Covariate-adjusted calibration (:mod:`synthinfer.adjust`): the options
+    ``adjust`` (as ``columns``; empty for none), ``adjust_mode`` (as ``mode``) and
+    ``penalty`` of :func:`infer`, checked."""
 
     columns: tuple[str, ...] = ()
     mode: str = "full"
@@ -250,6 +238,32 @@ def _history_for(
 
 
 Progress = Callable[[int, int], None]
+
+
+class InferOptions(TypedDict, total=False):
+    """The keyword options of :func:`infer`, which :func:`backtest` takes too.
+
+    Each is documented, with its default, in :func:`infer`.
+    """
+
+    alpha: float | Sequence[float] | None
+    level: float | Sequence[float] | None
+    method: str | Sequence[str]
+    allocation: str | Allocation
+    bounds: tuple[float, float] | str | None
+    estimand: str | Estimand
+    interval: str | None
+    decay: float | None
+    group_by: str | None
+    adjust: str | Sequence[str] | None
+    adjust_mode: str
+    n_bootstrap: int
+    seed: int | None
+    kernel: str | Sequence[str] | None
+    bandwidth: float
+    mismatch: float
+    penalty: float
+    progress: Progress | None
 
 
 @dataclass
@@ -469,6 +483,22 @@ def infer(
     return InferenceResult(tuple(results))
 
 
+def _checked_options(options: InferOptions) -> tuple[Settings, Progress | None]:
+    """:func:`infer`'s keyword options, checked with its defaults (its signature lists them once).
+
+    An unknown option is the ``TypeError`` that a call with it would raise.
+    """
+    try:
+        bound = inspect.signature(infer).bind(None, **options)
+    except TypeError as error:
+        raise TypeError(f"backtest() {error}") from None
+    bound.apply_defaults()
+    arguments: dict[str, Any] = dict(bound.arguments)
+    del arguments["data"]
+    progress = arguments.pop("progress")
+    return Settings.from_arguments(**arguments), progress
+
+
 def _backtest_plan(
     data: TaskData, protocol: str, split_time, time_col: str
 ) -> list[tuple[str, list[str]]]:
@@ -512,24 +542,7 @@ def backtest(
     protocol: str = "loo",
     split_time: float | str | None = None,
     time_col: str = "time",
-    alpha: float | Sequence[float] | None = None,
-    level: float | Sequence[float] | None = None,
-    method: str | Sequence[str] = "exchangeable",
-    allocation: str | Allocation = DEFAULT_ALLOCATION,
-    bounds: tuple[float, float] | str | None = None,
-    estimand: str | Estimand = "mean",
-    interval: str | None = None,
-    decay: float | None = None,
-    group_by: str | None = None,
-    adjust: str | Sequence[str] | None = None,
-    adjust_mode: str = "full",
-    n_bootstrap: int = 2000,
-    seed: int | None = None,
-    kernel: str | Sequence[str] | None = None,
-    bandwidth: float = 1.0,
-    mismatch: float = 0.5,
-    penalty: float = 1.0,
-    progress: Progress | None = None,
+    **options: Unpack[InferOptions],
 ) -> BacktestResult:
     """Hold history tasks out and check the intervals against their real estimates.
 
@@ -546,9 +559,9 @@ def backtest(
         Split for ``temporal`` (a number or an ISO date).
     time_col : str
         Task-level time column for ``temporal``.
-    alpha, level, method, allocation, bounds, estimand, interval, decay, group_by, adjust, \
-adjust_mode, n_bootstrap, seed, kernel, bandwidth, mismatch, penalty, progress
-        As in :func:`infer`.
+    **options
+        The keyword options of :func:`infer` (``alpha``, ``method``, ...,
+        ``progress``), with its defaults.
 
     Returns
     -------
@@ -558,25 +571,7 @@ adjust_mode, n_bootstrap, seed, kernel, bandwidth, mismatch, penalty, progress
     """
     data = TaskData.load(data)
     protocol = check_choice(protocol, PROTOCOLS, "protocol")
-    settings = Settings.from_arguments(
-        alpha=alpha,
-        level=level,
-        method=method,
-        allocation=allocation,
-        bounds=bounds,
-        estimand=estimand,
-        interval=interval,
-        group_by=group_by,
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-        decay=decay,
-        kernel=kernel,
-        bandwidth=bandwidth,
-        mismatch=mismatch,
-        adjust=adjust,
-        adjust_mode=adjust_mode,
-        penalty=penalty,
-    )
+    settings, progress = _checked_options(options)
     if data.target_tasks:
         warnings.warn(
             f"{data.name}: {len(data.target_tasks)} target task(s) without real data are left "

@@ -127,21 +127,23 @@ class History:
 
     def require_observed(self, method: str) -> FloatArray:
         """The observed gaps, or a clear error."""
-        if self.observed is None:
-            raise MissingInputError(
-                f"method '{method}' needs observed gaps (columns 'gap_estimate' or "
-                f"'real_estimate') for the history tasks"
-            )
-        return np.asarray(self.observed, dtype=float)
+        needs = "observed gaps (columns 'gap_estimate' or 'real_estimate') for the history tasks"
+        return _required(self.observed, method, needs)
 
     def require_weights(self, method: str) -> FloatArray:
         """The task weights, or a clear error."""
-        if self.weights is None:
-            raise MissingInputError(
-                f"method '{method}' needs task weights: add a 'task_weight' column "
-                f"(values in [0, 1]) or give a recency decay (--decay RHO) with a 'time' column"
-            )
-        return np.asarray(self.weights, dtype=float)
+        needs = (
+            "task weights: add a 'task_weight' column (values in [0, 1]) or give a recency "
+            "decay (--decay RHO) with a 'time' column"
+        )
+        return _required(self.weights, method, needs)
+
+
+def _required(values: FloatArray | None, method: str, needs: str) -> FloatArray:
+    """``values`` as a float array, or :class:`MissingInputError` saying what ``method`` needs."""
+    if values is None:
+        raise MissingInputError(f"method '{method}' needs {needs}")
+    return np.asarray(values, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,8 @@ class Calibration:
 
     Attributes
     ----------
-    method : str
-        Method name.
+    method : {"exchangeable", "weighted", "finite-sample", "task-only", "synthetic-only"}
+        The method (a key of :data:`METHODS`).
     alpha, alpha1, alpha2, alpha3 : float
         The level and its split.
     estimate : ndarray

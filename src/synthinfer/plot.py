@@ -180,19 +180,16 @@ def _draw_intervals(
     right = ~np.isfinite(raw_upper) | (upper > limits[1]) | at_high
     ax.plot(drawn_lower[left], y[left], marker="<", ls="none", color=color, ms=4)
     ax.plot(drawn_upper[right], y[right], marker=">", ls="none", color=color, ms=4)
-    if "estimate" in rows.columns:
-        ax.plot(
-            rows["estimate"].to_numpy(dtype=float),
-            y,
-            marker="o",
-            ls="none",
-            ms=2.2,
-            color=color,
-            alpha=0.9,
-        )
+    _mark(ax, rows, "estimate", y, marker="o", ms=2.2, color=color, alpha=0.9)
     if covered is not None:
         label = f"{label}: covers {int(covered.sum())}/{covered.size}"
     ax.plot([], [], color=color, lw=linewidth, label=label)
+
+
+def _mark(ax: Axes, rows: pd.DataFrame, column: str, y: np.ndarray, **style: Any) -> None:
+    """A marker at each row's ``column`` value, when the table has that column."""
+    if column in rows.columns:
+        ax.plot(rows[column].to_numpy(dtype=float), y, ls="none", **style)
 
 
 def _limits(frames: Sequence[pd.DataFrame], bounds: Sequence[float] | None) -> tuple[float, float]:
@@ -303,16 +300,7 @@ def forest_plot(
             label=baseline or "",
             bounds=bounds,
         )
-    if "truth" in main.columns:
-        ax.plot(
-            main["truth"].to_numpy(dtype=float),
-            y,
-            marker="D",
-            ls="none",
-            ms=2.8,
-            color=TRUTH_COLOR,
-            label="truth",
-        )
+    _mark(ax, main, "truth", y, marker="D", ms=2.8, color=TRUTH_COLOR, label="truth")
     _style_axes(ax, main, y, limits, title or _title(method, level, coord))
     ax.set_xlabel(xlabel)
     if main.index.name == "rep":
@@ -360,59 +348,34 @@ def _style_axes(
     )
 
 
-def forest_figure(
-    results: pd.DataFrame,
-    *,
-    method: str | None = None,
-    baseline: str | None = "synthetic-only",
-    alpha: float | None = None,
-    bounds: Sequence[float] | None = None,
-    sort: str = "truth",
-    title: str | None = None,
-    max_tasks: int | None = None,
-    xlabel: str = "estimand",
-) -> Figure:
+def forest_figure(results: pd.DataFrame, *, title: str | None = None, **options: Any) -> Figure:
     """A figure with one forest plot per coordinate (one panel without coordinates).
 
     Parameters
     ----------
     results : pandas.DataFrame
         Per-task results (see :func:`forest_plot`).
-    method, baseline, alpha, bounds, sort, max_tasks, xlabel
-        As in :func:`forest_plot`.
     title : str, optional
         Figure title.
+    **options
+        Keyword arguments of :func:`forest_plot` for every panel (``method``,
+        ``baseline``, ``alpha``, ``bounds``, ``sort``, ``max_tasks``, ``xlabel``).
 
     Returns
     -------
     matplotlib Figure
+        Sized to the rows of its panels.
     """
     _check_columns(results)
     coords: list[Any] = [None]
     if "coord" in results.columns and results["coord"].nunique(dropna=False) > 1:
         coords = [c for c in pd.unique(results["coord"]) if str(c) != "all"]
-    method = default_method(results, baseline) if method is None else method
-    rows = select_rows(results, method, alpha=alpha, coord=coords[0])
-    count = len(rows) if max_tasks is None else min(len(rows), int(max_tasks))
-    plt = _pyplot()
-    width = 6.4 * len(coords) + (0.6 if len(coords) > 1 else 0.0)
-    height = _ROW_INCHES * count + 1.6
-    figure, axes = plt.subplots(
-        1, len(coords), figsize=(width, height), layout="constrained", squeeze=False
-    )
+    figure, axes = _pyplot().subplots(1, len(coords), layout="constrained", squeeze=False)
     for ax, coord in zip(axes[0], coords, strict=True):
-        forest_plot(
-            results,
-            ax=ax,
-            method=method,
-            baseline=baseline,
-            alpha=alpha,
-            coord=coord,
-            bounds=bounds,
-            sort=sort,
-            max_tasks=max_tasks,
-            xlabel=xlabel,
-        )
+        forest_plot(results, ax=ax, coord=coord, **options)
+    rows = len(axes[0][0].get_yticks())  # forest_plot puts one tick on each row
+    width = 6.4 * len(coords) + (0.6 if len(coords) > 1 else 0.0)
+    figure.set_size_inches(width, _ROW_INCHES * rows + 1.6)
     if title:
         figure.suptitle(title, fontsize=11)
     return figure

@@ -53,6 +53,7 @@ from synthinfer.adjust._full import RidgeCovariates, full_conformal_band, full_c
 from synthinfer.adjust._gap_models import (
     ADJUST_MODES,
     AdjustMode,
+    BandInputs,
     FullConformalRidgeGapModel,
     SplitConformalGapModel,
     make_gap_model,
@@ -65,6 +66,7 @@ __all__ = [
     "DEFAULT_PENALTY",
     "SYNTH_ESTIMATE",
     "AdjustMode",
+    "BandInputs",
     "CovariateAdjustment",
     "Design",
     "FullConformalRidgeGapModel",

@@ -35,9 +35,6 @@ FloatArray = NDArray[np.float64]
 SYNTH_ESTIMATE = "synth_estimate"
 """Covariate name for the task's synthetic estimate (known for the target too)."""
 
-_KEPT_DESIGNS = 16
-"""Designs a :class:`CovariateAdjustment` keeps (one per coordinate's statistics)."""
-
 
 @dataclass(frozen=True)
 class Design:
@@ -45,10 +42,10 @@ class Design:
 
     Attributes
     ----------
-    matrix : ndarray
-        Shape ``(n_tasks, p)``: one-hot columns (first level dropped) for
-        categorical attributes, numeric attributes as they are. No intercept
-        and no standardization (the gap models add and do both).
+    matrix : ndarray of shape (n_tasks, p)
+        One-hot columns (first level dropped) for categorical attributes,
+        numeric attributes as they are. No intercept and no standardization
+        (the gap models add and do both).
     names : tuple of str
         Column names, ``"role=opp"`` for a one-hot column.
     columns : tuple of str
@@ -148,6 +145,10 @@ def group_history_mask(groups_history: ArrayLike, group_target: Any) -> NDArray[
     return np.array([label == group_target for label in labels], dtype=bool)
 
 
+_KEPT_DESIGNS = 16
+"""Designs a :class:`CovariateAdjustment` keeps (one per coordinate's statistics)."""
+
+
 @dataclass(frozen=True, eq=False)
 class CovariateAdjustment:
     """The covariate adjustment of one run: task attributes, covariates and gap model.
@@ -230,7 +231,8 @@ class CovariateAdjustment:
         ----------
         stats : TaskStatistics
             Per-coordinate statistics (``tasks``, ``synth.estimate``,
-            ``index_of``).
+            ``index_of``); ``synth_estimate`` is read from them, so it is the
+            coordinate's synthetic estimate of each task.
         target : str
             Target task id.
         history : sequence of str
@@ -270,30 +272,15 @@ def history_covariates(
 
     Parameters
     ----------
-    attributes : DataFrame
-        Task attributes indexed by task id.
-    stats : TaskStatistics
-        Per-coordinate statistics (``tasks``, ``synth.estimate``,
-        ``index_of``); ``synth_estimate`` is read from them, so it is the
-        coordinate's synthetic estimate of each task.
-    target : str
-        Target task id.
-    history : sequence of str
-        History task ids.
-    columns : sequence of str or str
-        Covariates (attributes and/or ``synth_estimate``).
-    mode : {"full", "split"}
-        Adjustment mode.
-    seed : int, optional
-        Seed of the split (split mode; default 0).
-    penalty : float
-        Ridge penalty.
+    attributes, columns, mode, seed, penalty
+        As in :class:`CovariateAdjustment`.
+    stats, target, history
+        As in :meth:`CovariateAdjustment.history_fields`.
 
     Returns
     -------
     dict
-        ``covariates`` (T, p), ``target_covariates`` (1, p) and ``gap_model``,
-        ready for ``History(**fields)``.
+        As :meth:`CovariateAdjustment.history_fields` returns.
     """
     adjustment = CovariateAdjustment(attributes, columns, mode=mode, seed=seed, penalty=penalty)
     return adjustment.history_fields(stats, target, history)

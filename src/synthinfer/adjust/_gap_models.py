@@ -7,7 +7,7 @@ history's gap interval ends, the history's covariates and the target's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -20,6 +20,7 @@ from synthinfer.adjust._split import split_conformal_band
 __all__ = [
     "ADJUST_MODES",
     "AdjustMode",
+    "BandInputs",
     "FullConformalRidgeGapModel",
     "SplitConformalGapModel",
     "make_gap_model",
@@ -33,9 +34,22 @@ ADJUST_MODES = ("full", "split")
 """Names of the adjustment modes."""
 
 
+class BandInputs(NamedTuple):
+    """The inputs of one band, checked and shaped."""
+
+    lower: FloatArray
+    """Lower gap ends, ``(T,)``."""
+    upper: FloatArray
+    """Upper gap ends, ``(T,)``."""
+    features: FloatArray
+    """History covariates, ``(T, p)``."""
+    target: FloatArray
+    """Target covariates, ``(p,)``."""
+
+
 def _band_inputs(
     lower: ArrayLike, upper: ArrayLike, covariates: ArrayLike, target_covariates: ArrayLike
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+) -> BandInputs:
     """The gap ends ``(T,)``, history covariates ``(T, p)`` and target covariates ``(p,)``."""
     lo = np.asarray(lower, dtype=float).reshape(-1)
     hi = np.asarray(upper, dtype=float).reshape(-1)
@@ -47,11 +61,31 @@ def _band_inputs(
             f"history covariates have {features.shape[1]} columns but the target's have "
             f"{target.shape[0]}; build both with one design_matrix call"
         )
-    return lo, hi, features, target
+    return BandInputs(lo, hi, features, target)
+
+
+class _GapModelBase:
+    """:class:`synthinfer.methods.GapModel` on checked inputs: :meth:`band` shapes
+    them once and leaves the band to the subclass's :meth:`fitted_band`."""
+
+    def band(
+        self,
+        lower: FloatArray,
+        upper: FloatArray,
+        covariates: FloatArray,
+        target_covariates: FloatArray,
+        alpha: float,
+    ) -> tuple[float, float, float]:
+        """Return ``(gap_lower, gap_upper, spread)`` for one target."""
+        return self.fitted_band(_band_inputs(lower, upper, covariates, target_covariates), alpha)
+
+    def fitted_band(self, inputs: BandInputs, alpha: float) -> tuple[float, float, float]:
+        """The band of :meth:`band` from checked inputs."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
-class FullConformalRidgeGapModel:
+class FullConformalRidgeGapModel(_GapModelBase):
     """Exact full-conformal band with ridge regression (the default ``full`` mode).
 
     Guarantee: for each end, ``P(Δ^U_{T+1} ≤ gap_upper) ≥ 1 − a/2`` and
@@ -84,23 +118,15 @@ class FullConformalRidgeGapModel:
         self._last[:] = [covariates]
         return covariates
 
-    def band(
-        self,
-        lower: FloatArray,
-        upper: FloatArray,
-        covariates: FloatArray,
-        target_covariates: FloatArray,
-        alpha: float,
-    ) -> tuple[float, float, float]:
-        """Return ``(gap_lower, gap_upper, spread)`` for one target."""
-        lo, hi, features, target = _band_inputs(lower, upper, covariates, target_covariates)
-        stacked = np.vstack([features, target[None, :]])
-        band = self._covariates(stacked).band(lo, hi, alpha)
+    def fitted_band(self, inputs: BandInputs, alpha: float) -> tuple[float, float, float]:
+        """The exact full-conformal ridge band of the target."""
+        stacked = np.vstack([inputs.features, inputs.target[None, :]])
+        band = self._covariates(stacked).band(inputs.lower, inputs.upper, alpha)
         return float(band[0]), float(band[1]), float(band[2])
 
 
 @dataclass(frozen=True)
-class SplitConformalGapModel:
+class SplitConformalGapModel(_GapModelBase):
     """Split-conformal band with a pluggable model (the ``split`` mode).
 
     Guarantee: ``≥ 1 − a`` for the band under exchangeability of the
@@ -124,21 +150,13 @@ class SplitConformalGapModel:
     def __post_init__(self) -> None:
         check_range(self.fit_fraction, "fit_fraction", 0.0, 1.0, low_open=True, high_open=True)
 
-    def band(
-        self,
-        lower: FloatArray,
-        upper: FloatArray,
-        covariates: FloatArray,
-        target_covariates: FloatArray,
-        alpha: float,
-    ) -> tuple[float, float, float]:
-        """Return ``(gap_lower, gap_upper, spread)`` for one target."""
-        lo, hi, features, target = _band_inputs(lower, upper, covariates, target_covariates)
+    def fitted_band(self, inputs: BandInputs, alpha: float) -> tuple[float, float, float]:
+        """The split-conformal band of the target."""
         return split_conformal_band(
-            lo,
-            hi,
-            features,
-            target,
+            inputs.lower,
+            inputs.upper,
+            inputs.features,
+            inputs.target,
             alpha,
             model=self.model,
             fit_fraction=self.fit_fraction,

@@ -156,28 +156,16 @@ def arena(
 
     Parameters
     ----------
-    source : path, DataFrame or BattleCounts
-        The battle log (CSV or Parquet, read by DuckDB out of core).
-    estimand : {"win-rate", "bradley-terry"}
-        Each model's estimand.
+    source, estimand, reference, anchor, n_gap_bootstrap, seed, **read_options
+        As in :func:`arena_summary`, which reduces the log (a CSV or Parquet
+        file is read by DuckDB out of core).
     protocol : {"loo", "temporal"} or None
         Backtest protocol over models with human verdicts; ``None`` calibrates
         the models without human verdicts (targets) on all the others.
     split_time : float or str, optional
         For ``temporal``: models released at or after it are held out.
-    reference : str, optional
-        Bradley-Terry reference model (pinned at 0).
-    anchor : int
-        The ``anchor`` earliest models never serve as tasks.
     alpha, method, allocation
         As in :func:`synthinfer.evaluate.backtest`.
-    n_gap_bootstrap : int
-        Paired bootstrap replicates per model for the Bradley-Terry gap
-        standard errors.
-    seed : int or Generator, optional
-        Seed for the bootstrap.
-    **read_options
-        Passed to :func:`~synthinfer.arena.read_battles`.
 
     Returns
     -------

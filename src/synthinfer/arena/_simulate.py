@@ -92,18 +92,8 @@ class BattleModel:
     ) -> BattleModel:
         """Draw strengths and biases for ``n_models`` models (see the module docstring).
 
-        Parameters
-        ----------
-        n_models : int
-            Number of models ``K`` (at least 2).
-        strength_sd, judge_bias_sd, judge_scale, tie_rate, judge_agreement, release_order
-            As in :func:`simulate_battles`.
-        seed : int or Generator, optional
-            Randomness (keyword-only).
-
-        Returns
-        -------
-        BattleModel
+        The parameters are those of :func:`simulate_battles`, which draws the
+        model this way and then its battles.
         """
         n_models = check_count(n_models, "n_models", minimum=2)
         check_range(strength_sd, "strength_sd", 0.0)
@@ -279,10 +269,8 @@ def simulate_battles(
 
     Parameters
     ----------
-    n_models : int
-        Number of models ``K``.
-    n_battles : int
-        Number of battles ``N``.
+    n_models, n_battles : int
+        Numbers of models ``K`` (at least 2) and of battles ``N`` (at least 1).
     strength_sd : float
         SD of the true strengths.
     judge_bias_sd : float

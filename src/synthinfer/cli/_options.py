@@ -1,19 +1,21 @@
 """Command-line options that several commands share, each declared once.
 
 Typer reads these ``Annotated`` aliases from the signatures of the command
-functions. Every alias spells its flags out, so the Python parameter of a
-command can carry the name of the library parameter it feeds (``--format``
-feeds ``output_format``, ``--permutations`` feeds ``n_permutations``) while the
-flag keeps its documented spelling. An option that only one command has is
-declared in that command's signature. The functions at the end turn the text
-of list options into library arguments through :mod:`synthinfer._validation`.
+functions; :func:`option` makes one. Every alias spells its flags out, so the
+Python parameter of a command can carry the name of the library parameter it
+feeds (``--format`` feeds ``output_format``, ``--permutations`` feeds
+``n_permutations``) while the flag keeps its documented spelling. An option
+that only one command module uses is declared in that module, and options that
+travel together there form an option group (see :mod:`synthinfer.cli._groups`).
+The functions at the end turn the text of list options into library arguments
+through :mod:`synthinfer._validation`.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,40 +26,29 @@ __all__ = [
     "DEFAULT_ALLOCATION_SPEC",
     "DEFAULT_ALPHA",
     "DEFAULT_METHOD",
-    "AdjustMode",
-    "AdjustModeOption",
-    "AdjustOption",
     "AllocationOption",
     "AlphaOption",
-    "BandwidthOption",
     "BoundsOption",
     "DataArgument",
     "DecayOption",
     "Engine",
     "EngineOption",
-    "EstimandOption",
-    "GroupByOption",
-    "IntervalKind",
-    "IntervalOption",
-    "KernelOption",
-    "LevelOption",
     "MethodOption",
-    "MismatchOption",
-    "NBootstrapOption",
+    "ModelAColOption",
+    "ModelBColOption",
     "OutOption",
     "OutputFormat",
     "OutputFormatOption",
-    "PenaltyOption",
     "PlotOption",
     "Protocol",
     "SeedOption",
-    "SparkRemoteOption",
     "SplitTimeOption",
     "TimeColOption",
     "alpha_values",
     "given_numbers",
     "method_values",
     "number_pair",
+    "option",
 ]
 
 DEFAULT_ALPHA = 0.1
@@ -70,12 +61,68 @@ DEFAULT_ALLOCATION_SPEC = DEFAULT_ALLOCATION.spec
 """The default ``--allocation``: the paper's split, as text."""
 
 
+def option(kind: Any, *flags: str, help: str, **settings: Any) -> Any:
+    """A command-line option, as the annotation of a command parameter.
+
+    Parameters
+    ----------
+    kind : type
+        The Python type of the parameter (e.g. ``float``, ``str | None``).
+    *flags : str
+        The option's flags, e.g. ``"--out", "-o"``.
+    help : str
+        The option's help text.
+    **settings
+        Further arguments of :func:`typer.Option` (``min``, ``envvar`` ...).
+
+    Returns
+    -------
+    typing.Annotated
+        ``Annotated[kind, typer.Option(*flags, help=help, **settings)]``.
+    """
+    return Annotated[kind, typer.Option(*flags, help=help, **settings)]
+
+
+# ------------------------------------------------------------------ data and output
+
+DataArgument = Annotated[
+    Path, typer.Argument(help="Task table: unit-level or summary, CSV or Parquet.")
+]
+
+
 class OutputFormat(str, Enum):
     """How results are printed."""
 
     table = "table"
     csv = "csv"
     json = "json"
+
+
+OutputFormatOption = option(OutputFormat, "--format", "-f", help="Output format.")
+OutOption = option(
+    Path | None, "--out", "-o", help="Write the results to FILE (.csv, .parquet, .json)."
+)
+PlotOption = option(Path | None, "--plot", help="Save the plots to FILE (.png, .pdf, .svg).")
+
+# ------------------------------------------------------------------------ levels
+
+AlphaOption = option(
+    list[str] | None, "--alpha", "-a", help="Level(s), e.g. 0.1,0.2 (repeatable). Default 0.1."
+)
+MethodOption = option(
+    list[str] | None,
+    "--method",
+    "-m",
+    help="exchangeable, weighted, finite-sample, task-only, synthetic-only "
+    "(comma-separated, repeatable). Default exchangeable.",
+)
+AllocationOption = option(str, "--allocation", help="Budget split: prop:A,B,C or abs:A1,A2.")
+BoundsOption = option(
+    str | None, "--bounds", help="Range of the estimand LO,HI: clips final intervals."
+)
+SeedOption = option(int | None, "--seed", help="Random seed: the same seed gives the same results.")
+
+# ------------------------------------------------------------------ time and tasks
 
 
 class Protocol(str, Enum):
@@ -85,129 +132,24 @@ class Protocol(str, Enum):
     temporal = "temporal"
 
 
-class IntervalKind(str, Enum):
-    """Per-task interval constructions for unit-level data."""
-
-    wald = "wald"
-    hoeffding = "hoeffding"
-    bootstrap = "bootstrap"
-
-
-class AdjustMode(str, Enum):
-    """Covariate adjustment modes."""
-
-    full = "full"
-    split = "split"
-
-
-# ------------------------------------------------------------------ data and output
-
-DataArgument = Annotated[
-    Path, typer.Argument(help="Task table: unit-level or summary, CSV or Parquet.")
-]
-OutputFormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
-OutOption = Annotated[
-    Path | None,
-    typer.Option("--out", "-o", help="Write the results to FILE (.csv, .parquet, .json)."),
-]
-PlotOption = Annotated[
-    Path | None, typer.Option("--plot", help="Save the plots to FILE (.png, .pdf, .svg).")
-]
-
-# ------------------------------------------------------------------------ levels
-
-AlphaOption = Annotated[
-    list[str] | None,
-    typer.Option("--alpha", "-a", help="Level(s), e.g. 0.1,0.2 (repeatable). Default 0.1."),
-]
-LevelOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--level", help="Confidence level(s) 1 - alpha instead of --alpha, e.g. 0.9,0.95."
-    ),
-]
-MethodOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--method",
-        "-m",
-        help="exchangeable, weighted, finite-sample, task-only, synthetic-only "
-        "(comma-separated, repeatable). Default exchangeable.",
-    ),
-]
-AllocationOption = Annotated[
-    str, typer.Option("--allocation", help="Budget split: prop:A,B,C or abs:A1,A2.")
-]
-BoundsOption = Annotated[
+TimeColOption = option(str, "--time-col", help="Task-level time column (orders the tasks).")
+SplitTimeOption = option(
     str | None,
-    typer.Option("--bounds", help="Range of the estimand LO,HI: clips final intervals."),
-]
-SeedOption = Annotated[
-    int | None,
-    typer.Option("--seed", help="Random seed: the same seed gives the same results."),
-]
-
-# ------------------------------------------------------------------ time and tasks
-
-TimeColOption = Annotated[
-    str, typer.Option("--time-col", help="Task-level time column (orders the tasks).")
-]
-SplitTimeOption = Annotated[
-    str | None,
-    typer.Option(
-        "--split-time", help="Temporal: tasks with time < V are the history, the rest held out."
-    ),
-]
-DecayOption = Annotated[
+    "--split-time",
+    help="Temporal: tasks with time < V are the history, the rest held out.",
+)
+DecayOption = option(
     float | None,
-    typer.Option(
-        "--decay", help="Recency decay RHO for 'weighted': weight RHO ** (latest_time - time)."
-    ),
-]
+    "--decay",
+    help="Recency decay RHO for 'weighted': weight RHO ** (latest_time - time).",
+)
 
-# ---------------------------------------------------- infer and backtest calibration
+# ------------------------------------------------------------------------ battle logs
 
-EstimandOption = Annotated[
-    str, typer.Option("--estimand", help="mean or quantile:Q (unit-level data).")
-]
-IntervalOption = Annotated[
-    IntervalKind | None,
-    typer.Option("--interval", help="Interval construction for unit-level data (default: Wald)."),
-]
-GroupByOption = Annotated[
-    str | None, typer.Option("--group-by", help="Calibrate on history tasks of the same group.")
-]
-AdjustOption = Annotated[
-    str | None,
-    typer.Option(
-        "--adjust",
-        help="Covariates for an adjusted band: task attributes and/or synth_estimate.",
-    ),
-]
-AdjustModeOption = Annotated[
-    AdjustMode, typer.Option("--adjust-mode", help="Full (ridge) or split conformal adjustment.")
-]
-NBootstrapOption = Annotated[int, typer.Option("--n-bootstrap", help="Bootstrap replicates.")]
-KernelOption = Annotated[
-    str | None,
-    typer.Option(
-        "--kernel",
-        help="Task attributes for similarity weights in 'weighted' (comma-separated).",
-    ),
-]
-BandwidthOption = Annotated[
-    float,
-    typer.Option(
-        "--bandwidth", help="Kernel bandwidth in standard deviations of numeric attributes."
-    ),
-]
-MismatchOption = Annotated[
-    float,
-    typer.Option("--mismatch", help="Kernel weight penalty per mismatching categorical attribute."),
-]
-PenaltyOption = Annotated[
-    float, typer.Option("--penalty", help="Ridge penalty of the --adjust gap model.")
-]
+ModelAColOption = option(str, "--model-a-col", help="Column of model A.")
+ModelBColOption = option(str, "--model-b-col", help="Column of model B.")
+
+# ------------------------------------------------------------------------ engines
 
 
 class Engine(str, Enum):
@@ -217,20 +159,12 @@ class Engine(str, Enum):
     spark = "spark"
 
 
-EngineOption = Annotated[
+EngineOption = option(
     Engine,
-    typer.Option(
-        "--engine",
-        help="duckdb (embedded, out of core, the default) or spark (a local Spark session, "
-        "or the cluster named by --spark-remote; needs synthinfer[spark]).",
-    ),
-]
-SparkRemoteOption = Annotated[
-    str | None,
-    typer.Option(
-        "--spark-remote", help="Spark Connect address for --engine spark, e.g. sc://HOST:15002."
-    ),
-]
+    "--engine",
+    help="duckdb (embedded, out of core, the default) or spark (a local Spark session, "
+    "or the cluster named by --spark-remote; needs synthinfer[spark]).",
+)
 
 
 # ------------------------------------------------------------------------- parsing
@@ -276,18 +210,9 @@ def given_numbers(values: list[str] | None, option: str) -> list[float] | None:
 
 
 def method_values(method: list[str] | None) -> list[str]:
-    """The method names given with ``--method``, or the default method.
+    """The method names given with ``--method``, or ``[DEFAULT_METHOD]``; as :func:`alpha_values`.
 
-    Parameters
-    ----------
-    method : list of str or None
-        The values of the repeatable option, each possibly comma-separated.
-
-    Returns
-    -------
-    list of str
-        The names in order; ``[DEFAULT_METHOD]`` when none were given. The
-        library checks them.
+    The library checks the names.
     """
     return split_list(method) or [DEFAULT_METHOD]
 

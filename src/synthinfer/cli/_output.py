@@ -15,16 +15,18 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
 import typer
 
-from synthinfer.cli._options import OutputFormat
+from synthinfer.cli._options import OutOption, OutputFormat, OutputFormatOption
 
 __all__ = [
     "USER_ERRORS",
+    "OutputOptions",
     "emit",
     "format_frame",
     "frame_to_json",
@@ -147,18 +149,9 @@ def json_clean(value: Any) -> Any:
 
 
 def json_value(value: Any) -> Any:
-    """One value as JSON: NumPy scalars as Python ones, infinities as strings.
+    """One cell as JSON: ``None`` for NaN, ``"inf"``/``"-inf"`` for infinite numbers.
 
-    Parameters
-    ----------
-    value : object
-        A cell of a table.
-
-    Returns
-    -------
-    object
-        ``None`` for NaN, ``"inf"``/``"-inf"`` for infinite numbers, the Python
-        value of a NumPy scalar, otherwise ``value`` itself.
+    A NumPy scalar becomes its Python value; any other value is returned as it is.
     """
     if isinstance(value, float):
         if math.isnan(value):
@@ -261,7 +254,13 @@ def write_frame(frame: pd.DataFrame, out: Path, *, json_newline: bool = False) -
     typer.echo(f"wrote {len(frame)} rows to {out}", err=True)
 
 
-def emit(frame: pd.DataFrame, output_format: OutputFormat, out: Path | None) -> None:
+def emit(
+    frame: pd.DataFrame,
+    output_format: OutputFormat,
+    out: Path | None,
+    *,
+    json_newline: bool = False,
+) -> None:
     """Write ``frame`` to ``out`` (see :func:`write_frame`) or print it in ``output_format``.
 
     Parameters
@@ -272,11 +271,37 @@ def emit(frame: pd.DataFrame, output_format: OutputFormat, out: Path | None) -> 
         Format on stdout when ``out`` is None.
     out : pathlib.Path or None
         File to write instead of printing.
+    json_newline : bool, default False
+        End JSON, printed or written, with a newline.
     """
     if out is not None:
-        write_frame(frame, out)
+        write_frame(frame, out, json_newline=json_newline)
         return
-    sys.stdout.write(format_frame(frame, output_format))
+    sys.stdout.write(format_frame(frame, output_format, json_newline=json_newline))
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How a command prints its results (``--format``), or the file it writes them to (``--out``).
+
+    An option group (see :mod:`synthinfer.cli._groups`).
+    """
+
+    output_format: OutputFormatOption = OutputFormat.table
+    out: OutOption = None
+
+    @property
+    def table(self) -> bool:
+        """Whether results are printed as tables for people (``--format table``)."""
+        return self.output_format is OutputFormat.table
+
+    def render(self, frame: pd.DataFrame, *, json_newline: bool = False) -> str:
+        """``frame`` rendered in the output format (see :func:`format_frame`)."""
+        return format_frame(frame, self.output_format, json_newline=json_newline)
+
+    def emit(self, frame: pd.DataFrame, *, json_newline: bool = False) -> None:
+        """Write ``frame`` to the output file, or print it (see :func:`emit`)."""
+        emit(frame, self.output_format, self.out, json_newline=json_newline)
 
 
 @contextmanager

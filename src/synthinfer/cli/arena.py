@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from synthinfer._columns import ARENA_READABLE_COLUMNS
+from synthinfer.cli._groups import option_field, with_option_groups
 from synthinfer.cli._options import (
     DEFAULT_ALLOCATION_SPEC,
     AllocationOption,
@@ -17,18 +20,29 @@ from synthinfer.cli._options import (
     Engine,
     EngineOption,
     MethodOption,
-    OutOption,
-    OutputFormat,
-    OutputFormatOption,
+    ModelAColOption,
+    ModelBColOption,
     Protocol,
     SeedOption,
     SplitTimeOption,
     alpha_values,
     method_values,
+    option,
 )
-from synthinfer.cli._output import format_frame, report_errors, save_table, write_frame
+from synthinfer.cli._output import OutputOptions, report_errors, save_table, write_frame
 
-__all__ = ["ArenaEstimand", "arena_command", "simulate_battles_command"]
+if TYPE_CHECKING:
+    from synthinfer.arena import ArenaResult
+
+__all__ = [
+    "ArenaEstimand",
+    "BattleLogOptions",
+    "BattleModelOptions",
+    "arena_command",
+    "simulate_battles_command",
+]
+
+# ------------------------------------------------------------------------- arena
 
 
 class ArenaEstimand(str, Enum):
@@ -38,74 +52,77 @@ class ArenaEstimand(str, Enum):
     bradley_terry = "bradley-terry"
 
 
+BattlesArgument = Annotated[
+    Path, typer.Argument(help="Battle log, CSV or Parquet: one row per battle.")
+]
+EstimandOption = option(
+    ArenaEstimand, "--estimand", help="Per-model estimand: win-rate or bradley-terry."
+)
+ProtocolOption = option(
+    Protocol | None,
+    "--protocol",
+    help="Backtest over models with human verdicts: loo or temporal. Without it, "
+    "models with autorater verdicts only are calibrated on all the others.",
+)
+ReferenceOption = option(
+    str | None, "--reference", help="Bradley-Terry reference model, pinned at 0."
+)
+AnchorOption = option(int, "--anchor", help="The M earliest models never serve as tasks.", min=0)
+GapBootstrapOption = option(
+    int,
+    "--n-gap-bootstrap",
+    help="Paired bootstrap replicates per model for the gap SE (Bradley-Terry).",
+)
+SummaryOutOption = option(
+    Path | None,
+    "--summary-out",
+    help="Also write the per-model summary table (usable by infer and backtest).",
+)
+
+
+@dataclass(frozen=True)
+class BattleLogOptions:
+    """How ``arena`` reads the battle log: columns, release times, verdict values, engine."""
+
+    model_a: ModelAColOption = "model_a"
+    model_b: ModelBColOption = "model_b"
+    human: str = option_field("human", "--human-col", help="Column of the human verdict.")
+    judge: str = option_field("judge", "--judge-col", help="Column of the autorater verdict.")
+    time: str | None = option_field(
+        None, "--time-col", help="Battle time column (default: 'time' if present)."
+    )
+    releases: Path | None = option_field(  # noqa: RUF009 - a dataclasses.Field
+        None, "--releases", help="Release table: columns model, time (or release_date)."
+    )
+    verdicts: str = option_field(
+        "a,b,tie", "--verdicts", help="Verdict values A,B,TIE; alternatives separated by '|'."
+    )
+    engine: EngineOption = Engine.duckdb
+    memory_limit: str = option_field("1GB", "--memory-limit", help="DuckDB memory limit, e.g. 1GB.")
+
+    def keywords(self) -> dict[str, Any]:
+        """The options as the read options of :func:`synthinfer.arena.arena`."""
+        return {**dataclasses.asdict(self), "engine": self.engine.value}
+
+
 @report_errors
+@with_option_groups
 def arena_command(
-    battles: Annotated[
-        Path, typer.Argument(help="Battle log, CSV or Parquet: one row per battle.")
-    ],
-    estimand: Annotated[
-        ArenaEstimand,
-        typer.Option("--estimand", help="Per-model estimand: win-rate or bradley-terry."),
-    ] = ArenaEstimand.win_rate,
-    protocol: Annotated[
-        Protocol | None,
-        typer.Option(
-            "--protocol",
-            help="Backtest over models with human verdicts: loo or temporal. Without it, "
-            "models with autorater verdicts only are calibrated on all the others.",
-        ),
-    ] = None,
+    battles: BattlesArgument,
+    *,
+    estimand: EstimandOption = ArenaEstimand.win_rate,
+    protocol: ProtocolOption = None,
     split_time: SplitTimeOption = None,
-    reference: Annotated[
-        str | None, typer.Option("--reference", help="Bradley-Terry reference model, pinned at 0.")
-    ] = None,
-    anchor: Annotated[
-        int, typer.Option("--anchor", help="The M earliest models never serve as tasks.", min=0)
-    ] = 0,
+    reference: ReferenceOption = None,
+    anchor: AnchorOption = 0,
     alpha: AlphaOption = None,
     method: MethodOption = None,
     allocation: AllocationOption = DEFAULT_ALLOCATION_SPEC,
-    n_gap_bootstrap: Annotated[
-        int,
-        typer.Option(
-            "--n-gap-bootstrap",
-            help="Paired bootstrap replicates per model for the gap SE (Bradley-Terry).",
-        ),
-    ] = 200,
+    n_gap_bootstrap: GapBootstrapOption = 200,
     seed: SeedOption = None,
-    model_a: Annotated[str, typer.Option("--model-a-col", help="Column of model A.")] = "model_a",
-    model_b: Annotated[str, typer.Option("--model-b-col", help="Column of model B.")] = "model_b",
-    human: Annotated[
-        str, typer.Option("--human-col", help="Column of the human verdict.")
-    ] = "human",
-    judge: Annotated[
-        str, typer.Option("--judge-col", help="Column of the autorater verdict.")
-    ] = "judge",
-    time: Annotated[
-        str | None,
-        typer.Option("--time-col", help="Battle time column (default: 'time' if present)."),
-    ] = None,
-    releases: Annotated[
-        Path | None,
-        typer.Option("--releases", help="Release table: columns model, time (or release_date)."),
-    ] = None,
-    verdicts: Annotated[
-        str,
-        typer.Option("--verdicts", help="Verdict values A,B,TIE; alternatives separated by '|'."),
-    ] = "a,b,tie",
-    engine: EngineOption = Engine.duckdb,
-    memory_limit: Annotated[
-        str, typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 1GB.")
-    ] = "1GB",
-    output_format: OutputFormatOption = OutputFormat.table,
-    out: OutOption = None,
-    summary_out: Annotated[
-        Path | None,
-        typer.Option(
-            "--summary-out",
-            help="Also write the per-model summary table (usable by infer and backtest).",
-        ),
-    ] = None,
+    log: BattleLogOptions,
+    output: OutputOptions,
+    summary_out: SummaryOutOption = None,
 ) -> None:
     """Calibrated intervals for model win rates or Bradley-Terry scores from a battle log.
 
@@ -128,82 +145,77 @@ def arena_command(
         allocation=allocation,
         n_gap_bootstrap=n_gap_bootstrap,
         seed=seed,
-        model_a=model_a,
-        model_b=model_b,
-        human=human,
-        judge=judge,
-        time=time,
-        releases=releases,
-        verdicts=verdicts,
-        engine=engine.value,
-        memory_limit=memory_limit,
+        **log.keywords(),
     )
     if summary_out is not None:
         write_frame(result.summary_table, summary_out, json_newline=True)
-    if out is not None:
-        write_frame(result.tasks, out, json_newline=True)
-    if output_format is OutputFormat.table:
+    if output.out is not None or not output.table:
+        output.emit(result.tasks, json_newline=True)
+    if output.table:
+        _print_arena_tables(result, estimand, output)
+
+
+def _print_arena_tables(
+    result: ArenaResult, estimand: ArenaEstimand, output: OutputOptions
+) -> None:
+    """The readable per-model table (unless written to a file) and the backtest coverage."""
+    if output.out is None:
         columns = [c for c in ARENA_READABLE_COLUMNS if c in result.tasks.columns]
         header = f"arena {estimand.value}"
         if result.arena_summary.reference:
             header += f" (reference {result.arena_summary.reference} = 0)"
-        if out is None:
-            sys.stdout.write(header + ":\n" + format_frame(result.tasks[columns], output_format))
-        if result.coverage is not None:
-            sys.stdout.write(f"backtest ({result.protocol}):\n")
-            sys.stdout.write(format_frame(result.coverage, output_format))
-    elif out is None:
-        sys.stdout.write(format_frame(result.tasks, output_format, json_newline=True))
+        sys.stdout.write(header + ":\n" + output.render(result.tasks[columns]))
+    if result.coverage is not None:
+        sys.stdout.write(f"backtest ({result.protocol}):\n" + output.render(result.coverage))
+
+
+# -------------------------------------------------------------- simulate-battles
+
+BattleLogOutOption = option(Path, "--out", "-o", help="Battle log to write (.csv, .parquet).")
+ModelsOption = option(int, "--models", help="Number of models K.", min=2)
+BattleCountOption = option(int, "--battles", help="Number of battles N.", min=1)
+TruthOutOption = option(
+    Path | None, "--truth-out", help="Also write true strengths, biases and win rates."
+)
+
+
+@dataclass(frozen=True)
+class BattleModelOptions:
+    """The battle model of ``simulate-battles``, as in :func:`synthinfer.arena.simulate_battles`."""
+
+    strength_sd: float = option_field(1.0, "--strength-sd", help="SD of the true strengths.")
+    judge_bias_sd: float = option_field(
+        0.3, "--judge-bias-sd", help="SD of the autorater's per-model bias."
+    )
+    judge_scale: float = option_field(
+        0.0, "--judge-scale", help="Autorater bias proportional to strength."
+    )
+    tie_rate: float = option_field(
+        0.3, "--tie-rate", help="Tie probability of equal models, in [0, 0.5]."
+    )
+    judge_agreement: float = option_field(
+        0.6, "--agreement", help="Probability the autorater shares the human's draw."
+    )
+    release_order: bool = option_field(
+        False, "--release-order/--no-release-order", help="Release models one by one."
+    )
 
 
 @report_errors
+@with_option_groups
 def simulate_battles_command(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Battle log to write (.csv, .parquet).")],
-    n_models: Annotated[int, typer.Option("--models", help="Number of models K.", min=2)] = 20,
-    n_battles: Annotated[
-        int, typer.Option("--battles", help="Number of battles N.", min=1)
-    ] = 20000,
-    strength_sd: Annotated[
-        float, typer.Option("--strength-sd", help="SD of the true strengths.")
-    ] = 1.0,
-    judge_bias_sd: Annotated[
-        float, typer.Option("--judge-bias-sd", help="SD of the autorater's per-model bias.")
-    ] = 0.3,
-    judge_scale: Annotated[
-        float,
-        typer.Option("--judge-scale", help="Autorater bias proportional to strength."),
-    ] = 0.0,
-    tie_rate: Annotated[
-        float, typer.Option("--tie-rate", help="Tie probability of equal models, in [0, 0.5].")
-    ] = 0.3,
-    judge_agreement: Annotated[
-        float,
-        typer.Option("--agreement", help="Probability the autorater shares the human's draw."),
-    ] = 0.6,
-    release_order: Annotated[
-        bool,
-        typer.Option("--release-order/--no-release-order", help="Release models one by one."),
-    ] = False,
+    *,
+    out: BattleLogOutOption,
+    n_models: ModelsOption = 20,
+    n_battles: BattleCountOption = 20000,
+    model: BattleModelOptions,
     seed: SeedOption = None,
-    truth_out: Annotated[
-        Path | None,
-        typer.Option("--truth-out", help="Also write true strengths, biases and win rates."),
-    ] = None,
+    truth_out: TruthOutOption = None,
 ) -> None:
     """Simulate a battle log with human and autorater verdicts on the same battles."""
     from synthinfer.arena import simulate_battles
 
-    simulation = simulate_battles(
-        n_models,
-        n_battles,
-        strength_sd=strength_sd,
-        judge_bias_sd=judge_bias_sd,
-        judge_scale=judge_scale,
-        tie_rate=tie_rate,
-        judge_agreement=judge_agreement,
-        release_order=release_order,
-        seed=seed,
-    )
+    simulation = simulate_battles(n_models, n_battles, **dataclasses.asdict(model), seed=seed)
     frame = simulation.battles
     save_table(frame.astype(dict.fromkeys(("model_a", "model_b", "human", "judge"), str)), out)
     typer.echo(f"wrote {len(frame)} battles of {n_models} models to {out}", err=True)

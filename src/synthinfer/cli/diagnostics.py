@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,25 +13,30 @@ import pandas as pd
 import typer
 
 from synthinfer._validation import number_list, split_list
+from synthinfer.cli._groups import option_field, with_option_groups
 from synthinfer.cli._options import (
     DEFAULT_ALLOCATION_SPEC,
     AllocationOption,
     AlphaOption,
     DataArgument,
-    OutOption,
     OutputFormat,
-    OutputFormatOption,
     PlotOption,
     SeedOption,
     TimeColOption,
     alpha_values,
 )
-from synthinfer.cli._output import emit, json_clean, report_errors
+from synthinfer.cli._output import OutputOptions, json_clean, report_errors
 
 if TYPE_CHECKING:
     from synthinfer.plan import PlanModel
 
-__all__ = ["diagnose_command", "plan_command", "summary_frame"]
+__all__ = [
+    "GapModelOptions",
+    "ReportOptions",
+    "diagnose_command",
+    "plan_command",
+    "summary_frame",
+]
 
 
 def summary_frame(path: Path) -> pd.DataFrame:
@@ -78,12 +85,34 @@ def summary_frame(path: Path) -> pd.DataFrame:
     return summary.merge(data.attributes, left_on="task", right_index=True, how="left")
 
 
-def _save_figure(ax_or_axes: Any, path: Path) -> None:
-    """Save the figure of one matplotlib Axes or an array of them to ``path``."""
-    axes = np.atleast_1d(ax_or_axes)
-    figure = axes[0].get_figure()
-    figure.tight_layout()
-    figure.savefig(path)
+# ---------------------------------------------------------------------------
+# output of both commands
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportOptions(OutputOptions):
+    """The output options of ``diagnose`` and ``plan``, and the file of their plot."""
+
+    plot: PlotOption = None
+
+    def save_plot(self, draw: Callable[[], Any]) -> None:
+        """Draw a figure off screen and save it to the plot file, when one is given.
+
+        Parameters
+        ----------
+        draw : callable
+            Draws the figure; returns one matplotlib Axes or an array of them.
+        """
+        if self.plot is None:
+            return
+        import matplotlib
+
+        matplotlib.use("Agg")
+        axes = np.atleast_1d(draw())
+        figure = axes[0].get_figure()
+        figure.tight_layout()
+        figure.savefig(self.plot)
 
 
 # ---------------------------------------------------------------------------
@@ -92,8 +121,10 @@ def _save_figure(ax_or_axes: Any, path: Path) -> None:
 
 
 @report_errors
+@with_option_groups
 def diagnose_command(
     data: DataArgument,
+    *,
     alpha: Annotated[
         float, typer.Option("--alpha", help="Level of the leave-one-out check.")
     ] = 0.1,
@@ -112,15 +143,14 @@ def diagnose_command(
         float, typer.Option("--level", help="Holm-adjusted level for flagging.")
     ] = 0.05,
     seed: SeedOption = 0,
-    output_format: OutputFormatOption = OutputFormat.table,
-    out: OutOption = None,
-    plot: PlotOption = None,
+    report: ReportOptions,
 ) -> None:
     """Is task exchangeability plausible for this history? Findings with remedies."""
     from synthinfer.diagnose import diagnose
+    from synthinfer.plot import plot_diagnostics
 
     frame = summary_frame(data)
-    report = diagnose(
+    findings = diagnose(
         frame,
         alpha=alpha,
         time_col=time_col,
@@ -129,19 +159,13 @@ def diagnose_command(
         seed=seed,
         level=level,
     )
-    if output_format is OutputFormat.table:
-        _write_text(report.summary(), out)
-    elif output_format is OutputFormat.json:
-        _write_text(json.dumps(json_clean(report.to_dict()), indent=2), out)
+    if report.table:
+        _write_text(findings.summary(), report.out)
+    elif report.output_format is OutputFormat.json:
+        _write_text(json.dumps(json_clean(findings.to_dict()), indent=2), report.out)
     else:
-        emit(report.to_frame(), output_format, out)
-    if plot is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from synthinfer.plot import plot_diagnostics
-
-        _save_figure(plot_diagnostics(frame, time_col=time_col), plot)
+        report.emit(findings.to_frame())
+    report.save_plot(lambda: plot_diagnostics(frame, time_col=time_col))
 
 
 def _write_text(text: str, out: Path | None) -> None:
@@ -152,66 +176,87 @@ def _write_text(text: str, out: Path | None) -> None:
         out.write_text(text + "\n")
 
 
-def _plan_model(
-    data: Path | None,
-    *,
-    mu: float | None,
-    tau: float | None,
-    sigma_real: float | None,
-    sigma_synth: float | None,
-    n_real: float | None,
-    n_synth: float | None,
-) -> PlanModel | None:
-    """The gap model of ``plan``: fitted from ``data``, with stated values taking precedence.
+# ---------------------------------------------------------------------------
+# plan
+# ---------------------------------------------------------------------------
 
-    Parameters
-    ----------
-    data : pathlib.Path or None
-        History table to fit the model from.
-    mu, tau, sigma_real, sigma_synth : float or None
-        Stated values of the model's parameters.
-    n_real, n_synth : float or None
-        Real and synthetic units per task in ``data`` when it lacks the columns.
 
-    Returns
-    -------
-    PlanModel or None
-        ``None`` when neither ``data`` nor any parameter is given.
+_GAP_FLAGS = {
+    "mu": "--mu",
+    "tau": "--tau",
+    "sigma_real": "--sigma-real",
+    "sigma_synth": "--sigma-synth",
+}
+"""The parameters of the gap model and their flags."""
 
-    Raises
-    ------
-    ValueError
-        If a parameter is neither stated nor fitted; the message names its flag.
-    """
-    from synthinfer.plan import PlanModel, fit_plan_model
 
-    stated = (mu, tau, sigma_real, sigma_synth)
-    if data is None and all(value is None for value in stated):
-        return None
-    fitted = (
-        {}
-        if data is None
-        else fit_plan_model(summary_frame(data), n_real=n_real, n_synth=n_synth).to_dict()
+@dataclass(frozen=True)
+class GapModelOptions:
+    """The gap model of ``plan``: stated parameters, and the sizes of a history table."""
+
+    mu: float | None = option_field(None, "--mu", help="Mean gap (stated).")
+    tau: float | None = option_field(None, "--tau", help="SD of the gap across tasks.")
+    sigma_real: float | None = option_field(None, "--sigma-real", help="Per-unit SD of real data.")
+    sigma_synth: float | None = option_field(
+        None, "--sigma-synth", help="Per-unit SD of synthetic data."
     )
-    mu = fitted.get("mu") if mu is None else mu
-    tau = fitted.get("tau") if tau is None else tau
-    sigma_real = fitted.get("sigma_real") if sigma_real is None else sigma_real
-    sigma_synth = fitted.get("sigma_synth") if sigma_synth is None else sigma_synth
-    flags = ("--mu", "--tau", "--sigma-real", "--sigma-synth")
-    values = (mu, tau, sigma_real, sigma_synth)
-    missing = [flag for flag, value in zip(flags, values, strict=True) if value is None]
-    if missing:
-        raise ValueError(
-            f"give a history table (DATA) to fit the gap model, or state {', '.join(missing)}"
+    history_n_real: float | None = option_field(
+        None, "--history-n", help="Real units per task in DATA."
+    )
+    history_n_synth: float | None = option_field(
+        None, "--history-synthetic-n", help="Synthetic units per task in DATA."
+    )
+
+    def model(self, data: Path | None) -> PlanModel | None:
+        """The gap model: fitted from ``data``, with stated values taking precedence.
+
+        Parameters
+        ----------
+        data : pathlib.Path or None
+            History table to fit the model from (``history_n_real`` and
+            ``history_n_synth`` give its units per task when it lacks the
+            columns).
+
+        Returns
+        -------
+        PlanModel or None
+            ``None`` when neither ``data`` nor any parameter is given.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is neither stated nor fitted; the message names its flag.
+        """
+        from synthinfer.plan import PlanModel, fit_plan_model
+
+        stated = {name: getattr(self, name) for name in _GAP_FLAGS}
+        if data is None and all(value is None for value in stated.values()):
+            return None
+        fitted = (
+            {}
+            if data is None
+            else fit_plan_model(
+                summary_frame(data), n_real=self.history_n_real, n_synth=self.history_n_synth
+            ).to_dict()
         )
-    return PlanModel(mu=mu, tau=tau, sigma_real=sigma_real, sigma_synth=sigma_synth)
+        values = {
+            name: fitted.get(name) if value is None else value for name, value in stated.items()
+        }
+        missing = [flag for name, flag in _GAP_FLAGS.items() if values[name] is None]
+        if missing:
+            raise ValueError(
+                f"give a history table (DATA) to fit the gap model, or state {', '.join(missing)}"
+            )
+        return PlanModel(**values)
 
 
 @report_errors
+@with_option_groups
 def plan_command(
     data: Annotated[
         Path | None, typer.Argument(help="Optional history table to fit the gap model from.")
     ] = None,
+    *,
     alpha: AlphaOption = None,
     allocation: AllocationOption = DEFAULT_ALLOCATION_SPEC,
     method: Annotated[
@@ -227,38 +272,15 @@ def plan_command(
     n_synth: Annotated[
         list[str] | None, typer.Option("--synthetic-n", help="Synthetic units per task.")
     ] = None,
-    mu: Annotated[float | None, typer.Option("--mu", help="Mean gap (stated).")] = None,
-    tau: Annotated[float | None, typer.Option("--tau", help="SD of the gap across tasks.")] = None,
-    sigma_real: Annotated[
-        float | None, typer.Option("--sigma-real", help="Per-unit SD of real data.")
-    ] = None,
-    sigma_synth: Annotated[
-        float | None, typer.Option("--sigma-synth", help="Per-unit SD of synthetic data.")
-    ] = None,
-    history_n_real: Annotated[
-        float | None, typer.Option("--history-n", help="Real units per task in DATA.")
-    ] = None,
-    history_n_synth: Annotated[
-        float | None,
-        typer.Option("--history-synthetic-n", help="Synthetic units per task in DATA."),
-    ] = None,
-    output_format: OutputFormatOption = OutputFormat.table,
-    out: OutOption = None,
-    plot: PlotOption = None,
+    gap: GapModelOptions,
+    report: ReportOptions,
 ) -> None:
     """Minimum history size and expected interval width for a planned design."""
     from synthinfer.plan import min_history_for, plan_table
+    from synthinfer.plot import plot_plan
 
     alphas = alpha_values(alpha)
-    model = _plan_model(
-        data,
-        mu=mu,
-        tau=tau,
-        sigma_real=sigma_real,
-        sigma_synth=sigma_synth,
-        n_real=history_n_real,
-        n_synth=history_n_synth,
-    )
+    model = gap.model(data)
     history_sizes = [int(t) for t in number_list(n_history, "--tasks") or [20, 30, 50, 100, 200]]
     reals = number_list(n_real, "--n") or [1000.0]
     synths = number_list(n_synth, "--synthetic-n") or [2000.0]
@@ -273,10 +295,10 @@ def plan_command(
                 "min_history": [needed[a] for a in alphas],
             }
         )
-        emit(minimum, output_format, out)
+        report.emit(minimum)
         typer.echo(
             "expected widths need a gap model: give a history table (DATA) or state "
-            "--mu, --tau, --sigma-real, --sigma-synth",
+            + ", ".join(_GAP_FLAGS.values()),
             err=True,
         )
         return
@@ -296,7 +318,7 @@ def plan_command(
         ],
         ignore_index=True,
     )
-    if output_format is OutputFormat.table and out is None:
+    if report.table and report.out is None:
         params = ", ".join(f"{k} = {v:.4g}" for k, v in model.to_dict().items())
         typer.echo(f"gap model: {params}")
         for a, t in needed.items():
@@ -304,11 +326,5 @@ def plan_command(
                 f"alpha = {a:g} ({method}, {allocation}, D = {n_coords}): at least {t} history "
                 f"tasks for a finite interval"
             )
-    emit(table, output_format, out)
-    if plot is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from synthinfer.plot import plot_plan
-
-        _save_figure(plot_plan(table[table["alpha"] == alphas[0]]), plot)
+    report.emit(table)
+    report.save_plot(lambda: plot_plan(table[table["alpha"] == alphas[0]]))

@@ -9,32 +9,44 @@ a crash or a kill asks the server only for the answers still missing.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from synthinfer.cli._options import SeedOption, number_pair
+from synthinfer.cli._groups import option_field, with_option_groups
+from synthinfer.cli._options import (
+    ModelAColOption,
+    ModelBColOption,
+    SeedOption,
+    number_pair,
+    option,
+)
 from synthinfer.cli._output import report_errors, write_frame
 
 if TYPE_CHECKING:
     from synthinfer.generate import Progress
 
-__all__ = ["generate_app", "judge_command", "survey_command"]
+__all__ = [
+    "JudgeColumns",
+    "RequestOptions",
+    "RunOptions",
+    "SessionOptions",
+    "generate_app",
+    "judge_command",
+    "survey_command",
+]
 
 _FORMATS = {".csv", ".tsv", ".tab", ".parquet", ".pq", ".json"}
 _COMPRESSION = {".gz", ".bz2", ".xz", ".zip", ".zst"}
 
-
-class Mode(str, Enum):
-    """How a survey answer becomes a value."""
-
-    sample = "sample"
-    logprobs = "logprobs"
+# ------------------------------------------------------------------ both commands
 
 
 class Structured(str, Enum):
@@ -45,69 +57,160 @@ class Structured(str, Enum):
     off = "off"
 
 
-ModelOption = Annotated[str, typer.Option("--model", help="Model name as the server knows it.")]
-BaseUrlOption = Annotated[
+ModelOption = option(str, "--model", help="Model name as the server knows it.")
+BaseUrlOption = option(
     str,
-    typer.Option(
-        "--base-url",
-        envvar="OPENAI_BASE_URL",
-        help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (env OPENAI_BASE_URL). "
-        "The API key comes from OPENAI_API_KEY; a server on this machine needs none.",
-    ),
-]
-GenerateOutOption = Annotated[
+    "--base-url",
+    envvar="OPENAI_BASE_URL",
+    help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (env OPENAI_BASE_URL). "
+    "The API key comes from OPENAI_API_KEY; a server on this machine needs none.",
+)
+GenerateOutOption = option(
     Path,
-    typer.Option(
-        "--out",
-        "-o",
-        help="Output table (.csv, .tsv, .parquet, .json); the run record goes beside it "
-        "as NAME.run.json.",
-    ),
-]
-CacheOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--cache", help="SQLite answer cache (default: NAME.cache.sqlite beside the output)."
-    ),
-]
-ConcurrencyOption = Annotated[
-    int, typer.Option("--concurrency", "-c", help="Requests in flight at once.", min=1)
-]
-TemplateOption = Annotated[
-    Path | None,
-    typer.Option("--template", help="Jinja2 prompt template (default: the shipped one)."),
-]
-DrawsOption = Annotated[
-    int, typer.Option("--draws", "-k", help="Answers per unit (repeated draws).", min=1)
-]
-StructuredOption = Annotated[
-    Structured,
-    typer.Option(
+    "--out",
+    "-o",
+    help="Output table (.csv, .tsv, .parquet, .json); the run record goes beside it "
+    "as NAME.run.json.",
+)
+DrawsOption = option(int, "--draws", "-k", help="Answers per unit (repeated draws).", min=1)
+TemperatureOption = option(float, "--temperature", help="Sampling temperature.")
+AnswersOption = option(
+    Path | None, "--answers", help="Also write the raw answers, one row per request."
+)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The model asked, its server, and the output table."""
+
+    model: ModelOption
+    base_url: BaseUrlOption
+    out: GenerateOutOption
+
+    def keywords(self) -> dict[str, Any]:
+        """The model and server as keyword arguments of ``survey`` and ``judge``."""
+        return {"model": self.model, "base_url": self.base_url}
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """Where the answers are kept, how many requests fly at once, the prompt, the seed."""
+
+    cache: Path | None = option_field(  # noqa: RUF009 - a dataclasses.Field
+        None,
+        "--cache",
+        help="SQLite answer cache (default: NAME.cache.sqlite beside the output).",
+    )
+    concurrency: int = option_field(
+        8, "--concurrency", "-c", help="Requests in flight at once.", min=1
+    )
+    template: Path | None = option_field(  # noqa: RUF009 - a dataclasses.Field
+        None, "--template", help="Jinja2 prompt template (default: the shipped one)."
+    )
+    seed: SeedOption = 0
+
+    def keywords(self, out: Path) -> dict[str, Any]:
+        """The options as keyword arguments of ``survey`` and ``judge`` writing to ``out``."""
+        return {**dataclasses.asdict(self), "cache": _cache_path(self.cache, out)}
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """How each request is asked and retried, and what its tokens cost."""
+
+    structured: Structured = option_field(  # noqa: RUF009 - a dataclasses.Field
+        Structured.auto,
         "--structured",
         help="JSON-schema answers: auto (when the server takes them), on, off.",
+    )
+    max_tokens: int | None = option_field(
+        None, "--max-tokens", help="Answer length limit in tokens.", min=1
+    )
+    max_retries: int = option_field(
+        6, "--max-retries", help="Retries per request on 429, 5xx and timeouts.", min=0
+    )
+    backoff: float = option_field(
+        1.0, "--backoff", help="First retry wait in seconds (doubles per retry)."
+    )
+    timeout: float = option_field(120.0, "--timeout", help="Seconds to wait per answer.")
+    price: str | None = option_field(
+        None, "--price", help="US dollars per million prompt,completion tokens (cost estimate)."
+    )
+
+    def keywords(self) -> dict[str, Any]:
+        """As in :meth:`SessionOptions.keywords`."""
+        return {
+            **dataclasses.asdict(self),
+            "structured": self.structured.value,
+            "price": number_pair(self.price, "--price"),
+        }
+
+
+# ------------------------------------------------------------------------ survey
+
+
+class Mode(str, Enum):
+    """How a survey answer becomes a value."""
+
+    sample = "sample"
+    logprobs = "logprobs"
+
+
+QuestionsArgument = Annotated[
+    Path,
+    typer.Argument(
+        help="Questions (CSV, TSV, Parquet or YAML): task, text, options (a|b|c), "
+        "optional values (1|0) and task attributes."
     ),
 ]
-MaxTokensOption = Annotated[
-    int | None, typer.Option("--max-tokens", help="Answer length limit in tokens.", min=1)
-]
-MaxRetriesOption = Annotated[
-    int,
-    typer.Option("--max-retries", help="Retries per request on 429, 5xx and timeouts.", min=0),
-]
-BackoffOption = Annotated[
-    float, typer.Option("--backoff", help="First retry wait in seconds (doubles per retry).")
-]
-TimeoutOption = Annotated[float, typer.Option("--timeout", help="Seconds to wait per answer.")]
-PriceOption = Annotated[
-    str | None,
-    typer.Option(
-        "--price", help="US dollars per million prompt,completion tokens (cost estimate)."
-    ),
-]
-AnswersOption = Annotated[
+PersonasOption = option(
+    Path, "--personas", help="Personas: unit, optional weight, and fields for the prompt."
+)
+RealOption = option(
     Path | None,
-    typer.Option("--answers", help="Also write the raw answers, one row per request."),
+    "--real",
+    help="Real answers (unit, task, value) to pair with the personas.",
+)
+ModeOption = option(
+    Mode,
+    "--mode",
+    help="sample: the code of the answer; logprobs: the expected code under the "
+    "option probabilities (needs --draws 1).",
+)
+
+# ------------------------------------------------------------------------- judge
+
+BattlesArgument = Annotated[
+    Path,
+    typer.Argument(help="Battle log: prompt, both responses and both models per row."),
 ]
+SwapOption = option(
+    bool,
+    "--swap/--no-swap",
+    help="Ask in both orders; a verdict that changes with the order is a tie.",
+)
+
+
+@dataclass(frozen=True)
+class JudgeColumns:
+    """The columns of the battle log that ``judge`` reads, and the verdict column it writes."""
+
+    prompt_col: str = option_field("prompt", "--prompt-col", help="Prompt column.")
+    response_a_col: str = option_field(
+        "response_a", "--response-a-col", help="Column of model A's response."
+    )
+    response_b_col: str = option_field(
+        "response_b", "--response-b-col", help="Column of model B's response."
+    )
+    model_a_col: ModelAColOption = "model_a"
+    model_b_col: ModelBColOption = "model_b"
+    human_col: str = option_field(
+        "human", "--human-col", help="Human verdict column (added empty if missing)."
+    )
+    judge_col: str = option_field("judge", "--judge-col", help="Verdict column to write.")
+
+
+# --------------------------------------------------------------------- running
 
 
 def _check_out(out: Path) -> None:
@@ -165,14 +268,50 @@ def _progress(label: str) -> Iterator[Callable[[Progress], None] | None]:
         yield update
 
 
-def _run(label: str, out: Path, answers: Path | None, generate: Callable[..., Any]) -> None:
-    """Run a generation with a progress bar, then write the table, the record and the answers."""
+def _generate(
+    function: Callable[..., Any],
+    inputs: tuple[Path, ...],
+    options: tuple[RunOptions, SessionOptions, RequestOptions, Path | None],
+    **keywords: Any,
+) -> None:
+    """Run ``survey`` or ``judge`` with a progress bar, then write the table, record and answers.
+
+    The progress bar is labelled with the name of ``function``.
+
+    Parameters
+    ----------
+    function : callable
+        :func:`synthinfer.generate.survey` or :func:`synthinfer.generate.judge`.
+    inputs : tuple of pathlib.Path
+        Its positional arguments (the input files).
+    options : (RunOptions, SessionOptions, RequestOptions, pathlib.Path or None)
+        The options both commands share, and ``--answers``. The output table
+        is checked before any request.
+    **keywords
+        The arguments that only ``function`` takes.
+
+    Raises
+    ------
+    typer.Exit
+        Code 1 when a request fails for good, 130 when interrupted (the
+        answers received stay in the cache).
+    """
     from synthinfer.generate import GenerationError, record_path
 
+    run, session, requests, answers = options
+    out = run.out
     _check_out(out)
+    label = function.__name__
     try:
         with _progress(label) as progress:
-            result = generate(progress)
+            result = function(
+                *inputs,
+                **keywords,
+                **run.keywords(),
+                **session.keywords(out),
+                **requests.keywords(),
+                progress=progress,
+            )
     except GenerationError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=1) from None
@@ -191,50 +330,22 @@ def _run(label: str, out: Path, answers: Path | None, generate: Callable[..., An
     typer.echo(str(result), err=True)
 
 
+# ---------------------------------------------------------------------- commands
+
+
 @report_errors
+@with_option_groups
 def survey_command(
-    questions: Annotated[
-        Path,
-        typer.Argument(
-            help="Questions (CSV, TSV, Parquet or YAML): task, text, options (a|b|c), "
-            "optional values (1|0) and task attributes."
-        ),
-    ],
-    personas: Annotated[
-        Path,
-        typer.Option(
-            "--personas", help="Personas: unit, optional weight, and fields for the prompt."
-        ),
-    ],
-    model: ModelOption,
-    base_url: BaseUrlOption,
-    out: GenerateOutOption,
+    questions: QuestionsArgument,
+    *,
+    personas: PersonasOption,
+    run: RunOptions,
     draws: DrawsOption = 1,
-    real: Annotated[
-        Path | None,
-        typer.Option("--real", help="Real answers (unit, task, value) to pair with the personas."),
-    ] = None,
-    cache: CacheOption = None,
-    concurrency: ConcurrencyOption = 8,
-    template: TemplateOption = None,
-    seed: SeedOption = 0,
-    temperature: Annotated[
-        float, typer.Option("--temperature", help="Sampling temperature.")
-    ] = 1.0,
-    mode: Annotated[
-        Mode,
-        typer.Option(
-            "--mode",
-            help="sample: the code of the answer; logprobs: the expected code under the "
-            "option probabilities (needs --draws 1).",
-        ),
-    ] = Mode.sample,
-    structured: StructuredOption = Structured.auto,
-    max_tokens: MaxTokensOption = None,
-    max_retries: MaxRetriesOption = 6,
-    backoff: BackoffOption = 1.0,
-    timeout: TimeoutOption = 120.0,
-    price: PriceOption = None,
+    real: RealOption = None,
+    session: SessionOptions,
+    temperature: TemperatureOption = 1.0,
+    mode: ModeOption = Mode.sample,
+    requests: RequestOptions,
     answers: AnswersOption = None,
 ) -> None:
     """Ask a model every question as every persona: a unit-level table for infer.
@@ -245,115 +356,43 @@ def survey_command(
     """
     from synthinfer.generate import survey
 
-    def generate(progress: Callable[[Progress], None] | None) -> Any:
-        return survey(
-            questions,
-            personas,
-            model=model,
-            base_url=base_url,
-            draws=draws,
-            real=real,
-            template=template,
-            cache=_cache_path(cache, out),
-            concurrency=concurrency,
-            seed=seed,
-            temperature=temperature,
-            mode=mode.value,
-            structured=structured.value,
-            max_tokens=max_tokens,
-            max_retries=max_retries,
-            backoff=backoff,
-            timeout=timeout,
-            price=number_pair(price, "--price"),
-            progress=progress,
-        )
-
-    _run("survey", out, answers, generate)
+    _generate(
+        survey,
+        (questions, personas),
+        (run, session, requests, answers),
+        draws=draws,
+        real=real,
+        temperature=temperature,
+        mode=mode.value,
+    )
 
 
 @report_errors
+@with_option_groups
 def judge_command(
-    battles: Annotated[
-        Path,
-        typer.Argument(help="Battle log: prompt, both responses and both models per row."),
-    ],
-    model: ModelOption,
-    base_url: BaseUrlOption,
-    out: GenerateOutOption,
-    swap: Annotated[
-        bool,
-        typer.Option(
-            "--swap/--no-swap",
-            help="Ask in both orders; a verdict that changes with the order is a tie.",
-        ),
-    ] = True,
+    battles: BattlesArgument,
+    *,
+    run: RunOptions,
+    swap: SwapOption = True,
     draws: DrawsOption = 1,
-    cache: CacheOption = None,
-    concurrency: ConcurrencyOption = 8,
-    template: TemplateOption = None,
-    seed: SeedOption = 0,
-    temperature: Annotated[
-        float, typer.Option("--temperature", help="Sampling temperature.")
-    ] = 0.0,
-    structured: StructuredOption = Structured.auto,
-    max_tokens: MaxTokensOption = None,
-    max_retries: MaxRetriesOption = 6,
-    backoff: BackoffOption = 1.0,
-    timeout: TimeoutOption = 120.0,
-    price: PriceOption = None,
+    session: SessionOptions,
+    temperature: TemperatureOption = 0.0,
+    requests: RequestOptions,
     answers: AnswersOption = None,
-    prompt_col: Annotated[str, typer.Option("--prompt-col", help="Prompt column.")] = "prompt",
-    response_a_col: Annotated[
-        str, typer.Option("--response-a-col", help="Column of model A's response.")
-    ] = "response_a",
-    response_b_col: Annotated[
-        str, typer.Option("--response-b-col", help="Column of model B's response.")
-    ] = "response_b",
-    model_a_col: Annotated[
-        str, typer.Option("--model-a-col", help="Column of model A.")
-    ] = "model_a",
-    model_b_col: Annotated[
-        str, typer.Option("--model-b-col", help="Column of model B.")
-    ] = "model_b",
-    human_col: Annotated[
-        str, typer.Option("--human-col", help="Human verdict column (added empty if missing).")
-    ] = "human",
-    judge_col: Annotated[
-        str, typer.Option("--judge-col", help="Verdict column to write.")
-    ] = "judge",
+    columns: JudgeColumns,
 ) -> None:
     """Judge verdicts a/b/tie for a battle log, in both orders: a log for arena."""
     from synthinfer.generate import judge
 
-    def generate(progress: Callable[[Progress], None] | None) -> Any:
-        return judge(
-            battles,
-            model=model,
-            base_url=base_url,
-            swap=swap,
-            draws=draws,
-            template=template,
-            cache=_cache_path(cache, out),
-            concurrency=concurrency,
-            seed=seed,
-            temperature=temperature,
-            structured=structured.value,
-            max_tokens=max_tokens,
-            max_retries=max_retries,
-            backoff=backoff,
-            timeout=timeout,
-            price=number_pair(price, "--price"),
-            progress=progress,
-            prompt_col=prompt_col,
-            response_a_col=response_a_col,
-            response_b_col=response_b_col,
-            model_a_col=model_a_col,
-            model_b_col=model_b_col,
-            human_col=human_col,
-            judge_col=judge_col,
-        )
-
-    _run("judge", out, answers, generate)
+    _generate(
+        judge,
+        (battles,),
+        (run, session, requests, answers),
+        swap=swap,
+        draws=draws,
+        temperature=temperature,
+        **dataclasses.asdict(columns),
+    )
 
 
 generate_app = typer.Typer(

@@ -2,36 +2,44 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from synthinfer._validation import split_list
+from synthinfer.cli._groups import option_field, with_option_groups
 from synthinfer.cli._options import (
     DEFAULT_ALLOCATION_SPEC,
     AllocationOption,
     AlphaOption,
     BoundsOption,
     DecayOption,
-    OutOption,
-    OutputFormat,
-    OutputFormatOption,
     SeedOption,
     alpha_values,
     number_pair,
+    option,
 )
-from synthinfer.cli._output import format_frame, progress_bar, report_errors, write_frame
+from synthinfer.cli._output import OutputOptions, progress_bar, report_errors, write_frame
+
+if TYPE_CHECKING:
+    from synthinfer.studies.simulate import SimulationModel
 
 __all__ = [
     "Experiment",
+    "ForestOptions",
     "ModelName",
+    "ModelOptions",
     "plot_command",
     "reproduce_command",
     "simulate_command",
 ]
+
+# ---------------------------------------------------------------------- simulate
 
 
 class ModelName(str, Enum):
@@ -45,92 +53,92 @@ class ModelName(str, Enum):
     attribute = "attribute"
 
 
-class Experiment(str, Enum):
-    """The paper's experiments that ``synthinfer reproduce`` runs."""
+ModelOption = option(ModelName, "--model", help="Generative model (see docs/simulations.md).")
+TasksOption = option(int, "--tasks", help="Historical tasks T per replication.")
+RepsOption = option(int, "--reps", help="Monte Carlo replications R.")
 
-    simulated = "simulated"
-    pew = "pew"
-    arena = "arena"
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """The parameters of the generative model of ``simulate`` (see :class:`SimulationModel`)."""
+
+    n: int = option_field(1000, "--n", help="Real sample size per task.")
+    synthetic_n: int = option_field(2000, "--synthetic-n", help="Synthetic sample size per task.")
+    bias: float = option_field(0.05, "--bias", help="Mean synthetic bias E[θ~ − θ].")
+    tau: float = option_field(0.10, "--tau", help="SD of the bias across tasks.")
+    beta: str = option_field(
+        "2,2", "--beta", help="Beta(A,B) law of success probabilities (Bernoulli models)."
+    )
+    df: float = option_field(3.0, "--df", help="Degrees of freedom of the t bias (heavy-tail).")
+    n_min: int = option_field(20, "--n-min", help="Oldest task's real sample size (unequal-n).")
+    drift: float = option_field(
+        0.4, "--drift", help="Total drift of the mean bias over the history (drift)."
+    )
+    shift: float = option_field(
+        0.3, "--shift", help="Extra bias of tasks with attribute 1 (attribute)."
+    )
+    share: float = option_field(
+        0.5, "--share", help="Share of history tasks with attribute 1 (attribute)."
+    )
+
+    def model(self, name: ModelName) -> SimulationModel:
+        """The generative model ``name`` with these parameters."""
+        from synthinfer.studies.simulate import SimulationModel
+
+        beta_a, beta_b = number_pair(self.beta, "--beta") or (2.0, 2.0)
+        parameters = {k: v for k, v in dataclasses.asdict(self).items() if k != "beta"}
+        return SimulationModel(name=name.value, beta_a=beta_a, beta_b=beta_b, **parameters)
+
+
+# the methods compared
+MethodsOption = option(
+    list[str] | None,
+    "--method",
+    "-m",
+    help="Methods (comma-separated, repeatable). Default exchangeable, task-only, "
+    "finite-sample, synthetic-only. 'weighted' needs --decay, --attribute-weight or "
+    "--uniform-weights.",
+)
+AttributeWeightOption = option(
+    float | None,
+    "--attribute-weight",
+    help="Weight of history tasks whose attribute differs from the current task's "
+    "(attribute model; same attribute gets 1).",
+)
+UniformWeightsOption = option(
+    bool,
+    "--uniform-weights",
+    help="Run 'weighted' with all weights 1 (then it equals 'exchangeable').",
+)
+
+# output and threads
+PerRepOption = option(
+    Path | None, "--per-rep", help="Write every replication's row to FILE (.csv, .parquet)."
+)
+WorkersOption = option(
+    int | None, "--workers", help="Threads for blocks of replications (default: CPUs, at most 4)."
+)
 
 
 @report_errors
+@with_option_groups
 def simulate_command(
-    model: Annotated[
-        ModelName, typer.Option("--model", help="Generative model (see docs/simulations.md).")
-    ] = ModelName.bernoulli,
-    tasks: Annotated[
-        int, typer.Option("--tasks", help="Historical tasks T per replication.")
-    ] = 100,
-    reps: Annotated[int, typer.Option("--reps", help="Monte Carlo replications R.")] = 1000,
-    n: Annotated[int, typer.Option("--n", help="Real sample size per task.")] = 1000,
-    synthetic_n: Annotated[
-        int, typer.Option("--synthetic-n", help="Synthetic sample size per task.")
-    ] = 2000,
-    bias: Annotated[float, typer.Option("--bias", help="Mean synthetic bias E[θ~ − θ].")] = 0.05,
-    tau: Annotated[float, typer.Option("--tau", help="SD of the bias across tasks.")] = 0.10,
-    beta: Annotated[
-        str,
-        typer.Option("--beta", help="Beta(A,B) law of success probabilities (Bernoulli models)."),
-    ] = "2,2",
-    df: Annotated[
-        float, typer.Option("--df", help="Degrees of freedom of the t bias (heavy-tail).")
-    ] = 3.0,
-    n_min: Annotated[
-        int, typer.Option("--n-min", help="Oldest task's real sample size (unequal-n).")
-    ] = 20,
-    drift: Annotated[
-        float,
-        typer.Option("--drift", help="Total drift of the mean bias over the history (drift)."),
-    ] = 0.4,
-    shift: Annotated[
-        float, typer.Option("--shift", help="Extra bias of tasks with attribute 1 (attribute).")
-    ] = 0.3,
-    share: Annotated[
-        float,
-        typer.Option("--share", help="Share of history tasks with attribute 1 (attribute)."),
-    ] = 0.5,
+    *,
+    model: ModelOption = ModelName.bernoulli,
+    tasks: TasksOption = 100,
+    reps: RepsOption = 1000,
+    parameters: ModelOptions,
     alphas: AlphaOption = None,
-    methods: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--method",
-            "-m",
-            help="Methods (comma-separated, repeatable). Default exchangeable, task-only, "
-            "finite-sample, synthetic-only. 'weighted' needs --decay, --attribute-weight or "
-            "--uniform-weights.",
-        ),
-    ] = None,
+    methods: MethodsOption = None,
     allocation: AllocationOption = DEFAULT_ALLOCATION_SPEC,
     bounds: BoundsOption = None,
     decay: DecayOption = None,
-    attribute_weight: Annotated[
-        float | None,
-        typer.Option(
-            "--attribute-weight",
-            help="Weight of history tasks whose attribute differs from the current task's "
-            "(attribute model; same attribute gets 1).",
-        ),
-    ] = None,
-    uniform_weights: Annotated[
-        bool,
-        typer.Option(
-            "--uniform-weights",
-            help="Run 'weighted' with all weights 1 (then it equals 'exchangeable').",
-        ),
-    ] = False,
+    attribute_weight: AttributeWeightOption = None,
+    uniform_weights: UniformWeightsOption = False,
     seed: SeedOption = None,
-    output_format: OutputFormatOption = OutputFormat.table,
-    out: OutOption = None,
-    per_rep: Annotated[
-        Path | None,
-        typer.Option("--per-rep", help="Write every replication's row to FILE (.csv, .parquet)."),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", help="Threads for blocks of replications (default: CPUs, at most 4)."
-        ),
-    ] = None,
+    output: OutputOptions,
+    per_rep: PerRepOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Monte Carlo coverage of the methods on a generative model with known truth.
 
@@ -140,23 +148,9 @@ def simulate_command(
     method × alpha: coverage, its Monte Carlo SE, mean and median width and
     the width decomposition w1, w2, w3.
     """
-    from synthinfer.studies.simulate import DEFAULT_METHODS, SimulationModel, coverage_study
+    from synthinfer.studies.simulate import DEFAULT_METHODS, coverage_study
 
-    beta_a, beta_b = number_pair(beta, "--beta") or (2.0, 2.0)
-    spec = SimulationModel(
-        name=model.value,
-        n=n,
-        synthetic_n=synthetic_n,
-        bias=bias,
-        tau=tau,
-        beta_a=beta_a,
-        beta_b=beta_b,
-        df=df,
-        n_min=n_min,
-        drift=drift,
-        shift=shift,
-        share=share,
-    )
+    spec = parameters.model(model)
     with progress_bar(reps, "simulating") as progress:
         result = coverage_study(
             spec,
@@ -176,27 +170,40 @@ def simulate_command(
         )
     if per_rep is not None and result.per_rep is not None:
         write_frame(result.per_rep, per_rep, json_newline=True)
-    if out is not None:
-        write_frame(result.summary, out, json_newline=True)
-        return
-    if output_format is OutputFormat.table:
+    if output.table and output.out is None:
         sys.stdout.write(
             f"model {model.value}: R = {reps}, T = {tasks}, allocation {result.allocation}, "
             f"seed {result.seed}\n"
         )
-    sys.stdout.write(format_frame(result.summary, output_format, json_newline=True))
+    output.emit(result.summary, json_newline=True)
+
+
+# --------------------------------------------------------------------- reproduce
+
+
+class Experiment(str, Enum):
+    """The paper's experiments that ``synthinfer reproduce`` runs."""
+
+    simulated = "simulated"
+    pew = "pew"
+    arena = "arena"
+
+
+ExperimentArgument = Annotated[Experiment, typer.Argument(help="simulated, pew or arena.")]
+DirectoryOption = option(
+    Path | None, "--out", "-o", help="Directory for results (default reproduce-NAME)."
+)
+SimulatedRepsOption = option(int, "--reps", help="Replications (simulated only).")
+PlotsOption = option(bool, "--plots/--no-plots", help="Write forest plots.")
 
 
 @report_errors
 def reproduce_command(
-    name: Annotated[Experiment, typer.Argument(help="simulated, pew or arena.")],
-    out: Annotated[
-        Path | None,
-        typer.Option("--out", "-o", help="Directory for results (default reproduce-NAME)."),
-    ] = None,
-    reps: Annotated[int, typer.Option("--reps", help="Replications (simulated only).")] = 1000,
+    name: ExperimentArgument,
+    out: DirectoryOption = None,
+    reps: SimulatedRepsOption = 1000,
     seed: SeedOption = 2026,
-    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write forest plots.")] = True,
+    plots: PlotsOption = True,
 ) -> None:
     """Run one of the paper's experiments and compare with the numbers it reports.
 
@@ -224,33 +231,47 @@ def reproduce_command(
         )
 
 
+# -------------------------------------------------------------------------- plot
+
+ResultsArgument = Annotated[
+    Path, typer.Argument(help="Results file from infer, backtest, simulate --per-rep.")
+]
+ImageOption = option(Path, "--out", "-o", help="Image file (.png, .pdf, .svg).")
+
+
+@dataclass(frozen=True)
+class ForestOptions:
+    """What the forest plot of ``plot`` shows, as in :func:`synthinfer.plot.forest_figure`."""
+
+    method: str | None = option_field(
+        None, "--method", "-m", help="Calibrated method (default: the first not baseline)."
+    )
+    baseline: str = option_field(
+        "synthetic-only", "--baseline", help="Method drawn beside it; 'none' for none."
+    )
+    alpha: float | None = option_field(None, "--alpha", "-a", help="Level (default: the smallest).")
+    bounds: BoundsOption = None
+    sort: str = option_field("truth", "--sort", help="Row order: truth, estimate or none.")
+    max_tasks: int | None = option_field(None, "--max-tasks", help="Show only the first N tasks.")
+    title: str | None = option_field(None, "--title", help="Figure title.")
+    xlabel: str = option_field("estimand", "--xlabel", help="Label of the horizontal axis.")
+
+    def keywords(self) -> dict[str, Any]:
+        """The options as keyword arguments of :func:`synthinfer.plot.forest_figure`."""
+        return {
+            **dataclasses.asdict(self),
+            "baseline": None if self.baseline.lower() == "none" else self.baseline,
+            "bounds": number_pair(self.bounds, "--bounds"),
+        }
+
+
 @report_errors
+@with_option_groups
 def plot_command(
-    results: Annotated[
-        Path, typer.Argument(help="Results file from infer, backtest, simulate --per-rep.")
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Image file (.png, .pdf, .svg).")],
-    method: Annotated[
-        str | None,
-        typer.Option("--method", "-m", help="Calibrated method (default: the first not baseline)."),
-    ] = None,
-    baseline: Annotated[
-        str, typer.Option("--baseline", help="Method drawn beside it; 'none' for none.")
-    ] = "synthetic-only",
-    alpha: Annotated[
-        float | None, typer.Option("--alpha", "-a", help="Level (default: the smallest).")
-    ] = None,
-    bounds: BoundsOption = None,
-    sort: Annotated[
-        str, typer.Option("--sort", help="Row order: truth, estimate or none.")
-    ] = "truth",
-    max_tasks: Annotated[
-        int | None, typer.Option("--max-tasks", help="Show only the first N tasks.")
-    ] = None,
-    title: Annotated[str | None, typer.Option("--title", help="Figure title.")] = None,
-    xlabel: Annotated[
-        str, typer.Option("--xlabel", help="Label of the horizontal axis.")
-    ] = "estimand",
+    results: ResultsArgument,
+    *,
+    out: ImageOption,
+    forest: ForestOptions,
     dpi: Annotated[int, typer.Option("--dpi", help="Resolution of raster images.")] = 150,
 ) -> None:
     """Forest plot of a results file: calibrated and synthetic-only intervals per task.
@@ -262,17 +283,6 @@ def plot_command(
     from synthinfer.plot import forest_figure
     from synthinfer.tables import read_table
 
-    frame = read_table(results)
-    figure = forest_figure(
-        frame,
-        method=method,
-        baseline=None if baseline.lower() == "none" else baseline,
-        alpha=alpha,
-        bounds=number_pair(bounds, "--bounds"),
-        sort=sort,
-        title=title,
-        max_tasks=max_tasks,
-        xlabel=xlabel,
-    )
+    figure = forest_figure(read_table(results), **forest.keywords())
     figure.savefig(out, dpi=dpi)
     typer.echo(f"wrote {out}", err=True)

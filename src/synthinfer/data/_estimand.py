@@ -16,14 +16,8 @@ __all__ = ["Estimand", "TaskStatistics"]
 
 @dataclass(frozen=True)
 class Estimand:
-    """What is estimated per task: the mean or a quantile.
-
-    Parameters
-    ----------
-    kind : {"mean", "quantile"}
-    quantile : float or None
-        ``q`` in ``(0, 1)`` for ``quantile``.
-    """
+    """What is estimated per task: the mean (``kind="mean"``) or the ``quantile``
+    ``q ∈ (0, 1)`` (``kind="quantile"``)."""
 
     kind: Literal["mean", "quantile"] = "mean"
     quantile: float | None = None

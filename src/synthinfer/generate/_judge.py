@@ -21,13 +21,11 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from synthinfer.generate._cache import request_key
-from synthinfer.generate._client import run_requests
 from synthinfer.generate._inputs import read_battle_log
 from synthinfer.generate._parse import parse_choice
 from synthinfer.generate._prompts import PromptTemplate, answer_schema
 from synthinfer.generate._results import JudgeResult
-from synthinfer.generate._run import build_record, check_sampling, request_seed
+from synthinfer.generate._run import Generation, check_sampling, request_seed
 from synthinfer.generate._types import ClientSettings, Progress, Reply, Request
 
 __all__ = ["JUDGE_LABELS", "ORDERS", "combine_verdicts", "judge"]
@@ -139,14 +137,7 @@ def judge(
     """
     draws, seed, temperature, max_tokens = check_sampling(draws, seed, temperature, max_tokens)
     settings = ClientSettings(
-        model=model,
-        base_url=base_url,
-        concurrency=concurrency,
-        max_retries=max_retries,
-        backoff=backoff,
-        timeout=timeout,
-        structured=structured,
-        price=None if price is None else tuple(price),
+        model, base_url, concurrency, max_retries, backoff, timeout, structured, price
     )
     needed = [prompt_col, response_a_col, response_b_col, model_a_col, model_b_col]
     log, where = read_battle_log(battles, needed)
@@ -157,12 +148,12 @@ def judge(
             f"{where}: the log already has a column {clash[0]!r}; name the verdict column "
             f"otherwise (judge_col / --judge-col)"
         )
-    prompt = PromptTemplate.resolve(template, "judge")
+    run = Generation("judge", settings, PromptTemplate.resolve(template, "judge"), cache, progress)
     orders = ORDERS if swap else ORDERS[:1]
     parameters = {"temperature": temperature, "max_tokens": max_tokens}
     columns = (prompt_col, response_a_col, response_b_col)
-    requests = _requests(log, needed, columns, orders, draws, prompt, settings, parameters, seed)
-    replies, stats = run_requests(requests, settings, cache=cache, progress=progress)
+    requests = _requests(log, needed, columns, orders, draws, run, parameters, seed)
+    replies, stats = run.ask(requests)
     verdicts, answers = _verdicts(replies, len(log), draws, orders)
     table = _table(log, verdicts, orders, draws, judge_col, human_col)
     empty = table[judge_col] == ""
@@ -172,10 +163,7 @@ def judge(
     decisive = shown.get("first", 0) + shown.get("second", 0)
     both = [v for v in verdicts if len(v.oriented) == 2 and None not in v.oriented]
     counted = table[judge_col].replace("", "unparseable").value_counts()
-    record = build_record(
-        "judge",
-        settings,
-        prompt,
+    record = run.record(
         {"swap": swap, "draws": draws, "seed": seed, **parameters},
         stats,
         counts={
@@ -196,7 +184,6 @@ def judge(
                 "first_position_share": shown.get("first", 0) / decisive if decisive else 0.5,
             },
         },
-        cache=cache,
     )
     return JudgeResult(table=table, answers=answers.drop(columns="shown"), record=record)
 
@@ -215,8 +202,7 @@ def _requests(
     columns: tuple[str, str, str],
     orders: tuple[str, ...],
     draws: int,
-    prompt: PromptTemplate,
-    settings: ClientSettings,
+    run: Generation,
     parameters: dict[str, Any],
     seed: int | None,
 ) -> list[Request]:
@@ -231,18 +217,15 @@ def _requests(
         for draw in range(draws):
             wire = {**parameters, "seed": request_seed(seed, ident, draw)}
             for order in orders:
-                content = prompt.render(
+                content = run.prompt.render(
                     prompt=_text(row[prompt_col]),
                     first=_text(shown[order][0]),
                     second=_text(shown[order][1]),
                     order=order,
                     battle=row,
                 )
-                messages = [{"role": "user", "content": content}]
-                keyed = {**wire, "battle": ident, "order": order, "schema": schema}
-                keyed["structured"] = settings.structured
-                key = request_key(settings.model, messages, keyed, draw)
-                requests.append(Request(key, messages, wire, schema))
+                shown_as = {"battle": ident, "order": order}
+                requests.append(run.request(content, wire, shown_as, draw, schema))
     return requests
 
 

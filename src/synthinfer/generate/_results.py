@@ -18,7 +18,7 @@ import pandas as pd
 
 from synthinfer.tables import write_table
 
-__all__ = ["JudgeResult", "RunRecord", "SurveyResult", "record_path"]
+__all__ = ["GenerationResult", "JudgeResult", "RunRecord", "SurveyResult", "record_path"]
 
 _COMPRESSION = {".gz", ".bz2", ".xz", ".zip", ".zst"}
 
@@ -134,18 +134,17 @@ def _unparseable_line(record: RunRecord) -> str:
 
 
 @dataclass(frozen=True)
-class SurveyResult:
-    """A generated survey: the unit-level table, the raw answers and the run record.
+class GenerationResult:
+    """What a generation run returns: its table, the raw answers and the run record.
+
+    :class:`SurveyResult` and :class:`JudgeResult` say what their tables hold.
 
     Attributes
     ----------
     table : pandas.DataFrame
-        Columns ``task, source, value, unit`` (``weight`` with weighted
-        personas) and the task attributes; one synthetic row per question,
-        persona and draw (an empty value where the answer was unparseable),
-        then the real rows.
+        The generated table.
     answers : pandas.DataFrame
-        One row per request: ``task, unit, draw, answer, option, value, cached``.
+        One row per request.
     record : RunRecord
         How the table was made.
     """
@@ -155,7 +154,7 @@ class SurveyResult:
     record: RunRecord
 
     def to_frame(self) -> pd.DataFrame:
-        """A copy of the unit-level table, ready for :func:`synthinfer.infer`."""
+        """A copy of the table."""
         return self.table.copy()
 
     def save(self, out: str | Path) -> Path:
@@ -169,25 +168,48 @@ class SurveyResult:
         write_table(self.table, out)
         return self.record.write(record_path(out))
 
+    def headline(self) -> str:
+        """What was generated, in a line or two."""
+        return f"{self.record.kind}: {len(self.table)} rows"
+
     def summary(self) -> str:
-        """What was generated, and the run's counts."""
-        draws = self.record.parameters.get("draws", 1)
-        extra = self.record.extra
-        synthetic = int((self.table["source"] == "synthetic").sum())
-        real = len(self.table) - synthetic
-        head = (
-            f"{extra.get('questions', 0)} questions x {extra.get('personas', 0)} personas x "
-            f"{draws} draw{'' if draws == 1 else 's'} = {synthetic} synthetic rows"
-            + (f" (+ {real} real)" if real else "")
-        )
-        return head + "\n" + self.record.summary() + _unparseable_line(self.record)
+        """The :meth:`headline`, then the run's counts and the unparseable answers per task."""
+        return self.headline() + "\n" + self.record.summary() + _unparseable_line(self.record)
 
     def __str__(self) -> str:
         return self.summary()
 
 
-@dataclass(frozen=True)
-class JudgeResult:
+class SurveyResult(GenerationResult):
+    """A generated survey: the unit-level table, the raw answers and the run record.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Columns ``task, source, value, unit`` (``weight`` with weighted
+        personas) and the task attributes; one synthetic row per question,
+        persona and draw (an empty value where the answer was unparseable),
+        then the real rows. ``to_frame()`` is ready for :func:`synthinfer.infer`.
+    answers : pandas.DataFrame
+        One row per request: ``task, unit, draw, answer, option, value, cached``.
+    record : RunRecord
+        How the table was made.
+    """
+
+    def headline(self) -> str:
+        """Questions, personas and draws, and the rows they gave."""
+        draws = self.record.parameters.get("draws", 1)
+        extra = self.record.extra
+        synthetic = int((self.table["source"] == "synthetic").sum())
+        real = len(self.table) - synthetic
+        return (
+            f"{extra.get('questions', 0)} questions x {extra.get('personas', 0)} personas x "
+            f"{draws} draw{'' if draws == 1 else 's'} = {synthetic} synthetic rows"
+            + (f" (+ {real} real)" if real else "")
+        )
+
+
+class JudgeResult(GenerationResult):
     """Judge verdicts for a battle log, and the run record.
 
     Attributes
@@ -202,21 +224,8 @@ class JudgeResult:
         ``record.extra["position"]``.
     """
 
-    table: pd.DataFrame = field(repr=False)
-    answers: pd.DataFrame = field(repr=False)
-    record: RunRecord
-
-    def to_frame(self) -> pd.DataFrame:
-        """A copy of the battle log with verdicts."""
-        return self.table.copy()
-
-    def save(self, out: str | Path) -> Path:
-        """Write the table (CSV, TSV or Parquet by suffix) and the run record beside it."""
-        write_table(self.table, out)
-        return self.record.write(record_path(out))
-
-    def summary(self) -> str:
-        """Verdict counts, order bias, and the run's counts."""
+    def headline(self) -> str:
+        """Verdict counts and order bias."""
         position = self.record.extra.get("position", {})
         verdicts = self.record.extra.get("verdicts", {})
         head = f"{self.record.extra.get('battles', 0)} battles: " + ", ".join(
@@ -228,7 +237,4 @@ class JudgeResult:
                 f"verdicts changed with the order; the first position won "
                 f"{position['first_position_share']:.1%} of decisive answers"
             )
-        return head + "\n" + self.record.summary() + _unparseable_line(self.record)
-
-    def __str__(self) -> str:
-        return self.summary()
+        return head

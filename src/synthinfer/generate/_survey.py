@@ -11,8 +11,6 @@ import numpy as np
 import pandas as pd
 
 from synthinfer._validation import check_choice, check_count
-from synthinfer.generate._cache import request_key
-from synthinfer.generate._client import run_requests
 from synthinfer.generate._inputs import (
     Personas,
     Question,
@@ -23,7 +21,7 @@ from synthinfer.generate._inputs import (
 from synthinfer.generate._parse import LETTERS, option_probabilities, parse_choice
 from synthinfer.generate._prompts import PromptTemplate, answer_schema
 from synthinfer.generate._results import SurveyResult
-from synthinfer.generate._run import build_record, check_sampling, request_seed
+from synthinfer.generate._run import Generation, check_sampling, request_seed
 from synthinfer.generate._types import ClientSettings, Progress, Reply, Request
 
 __all__ = ["SURVEY_MODES", "survey"]
@@ -131,35 +129,27 @@ def survey(
         )
     if not 1 <= top_logprobs <= 20:
         raise ValueError(f"top_logprobs must lie in [1, 20], got {top_logprobs}")
+    structured = structured if mode == "sample" else "off"
     settings = ClientSettings(
-        model=model,
-        base_url=base_url,
-        concurrency=concurrency,
-        max_retries=max_retries,
-        backoff=backoff,
-        timeout=timeout,
-        structured=structured if mode == "sample" else "off",
-        price=None if price is None else tuple(price),
+        model, base_url, concurrency, max_retries, backoff, timeout, structured, price
     )
     items = read_questions(questions)
     people = read_personas(personas)
     real_rows = None if real is None else read_real(real, items, people)
-    prompt = PromptTemplate.resolve(template, "survey")
+    run = Generation(
+        "survey", settings, PromptTemplate.resolve(template, "survey"), cache, progress
+    )
     parameters = {
         "temperature": temperature,
         "max_tokens": max_tokens if mode == "sample" else (max_tokens or 1),
         "logprobs": True if mode == "logprobs" else None,
         "top_logprobs": top_logprobs if mode == "logprobs" else None,
     }
-    requests = _requests(items, people, draws, prompt, settings, parameters, seed, mode)
-    replies, stats = run_requests(requests, settings, cache=cache, progress=progress)
+    replies, stats = run.ask(_requests(items, people, draws, run, parameters, seed, mode))
     answers = _answers(items, people, draws, replies, mode)
     table = _table(items, people, draws, answers, real_rows)
     unparseable = answers.groupby("task", sort=False)["value"].apply(lambda v: int(v.isna().sum()))
-    record = build_record(
-        "survey",
-        settings,
-        prompt,
+    record = run.record(
         {"mode": mode, "draws": draws, "seed": seed, **parameters},
         stats,
         counts={
@@ -170,7 +160,6 @@ def survey(
         },
         unparseable_by_task=unparseable.to_dict(),
         extra={"questions": len(items), "personas": len(people), "tasks": [q.task for q in items]},
-        cache=cache,
     )
     return SurveyResult(table=table, answers=answers.drop(columns="fallback"), record=record)
 
@@ -179,8 +168,7 @@ def _requests(
     items: tuple[Question, ...],
     people: Personas,
     draws: int,
-    prompt: PromptTemplate,
-    settings: ClientSettings,
+    run: Generation,
     parameters: dict[str, Any],
     seed: int | None,
     mode: str,
@@ -190,7 +178,7 @@ def _requests(
     for question in items:
         schema = answer_schema(list(question.options)) if mode == "sample" else None
         for unit, fields in zip(people.units, people.fields, strict=True):
-            text = prompt.render(
+            text = run.prompt.render(
                 persona=fields,
                 unit=unit,
                 question=question.text,
@@ -200,13 +188,10 @@ def _requests(
                 attributes=question.attributes,
                 mode=mode,
             )
-            messages = [{"role": "user", "content": text}]
             for draw in range(draws):
                 wire = {**parameters, "seed": request_seed(seed, unit, draw)}
-                keyed = {**wire, "unit": unit, "mode": mode, "schema": schema}
-                keyed["structured"] = settings.structured if schema else "off"
-                key = request_key(settings.model, messages, keyed, draw)
-                requests.append(Request(key, messages, wire, schema))
+                identity = {"unit": unit, "mode": mode}
+                requests.append(run.request(text, wire, identity, draw, schema))
     return requests
 
 

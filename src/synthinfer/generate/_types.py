@@ -55,7 +55,8 @@ class ClientSettings:
         JSON-schema output: tried first and dropped when the server refuses
         it (``auto``), required (``on``), or never asked for (``off``).
     price : (float, float), optional
-        US dollars per million prompt and completion tokens, for the cost estimate.
+        US dollars per million prompt and completion tokens, for the cost
+        estimate (any pair of numbers, kept as a tuple).
     api_key_env : str
         Environment variable holding the API key.
     """
@@ -79,6 +80,7 @@ class ClientSettings:
         check_range(self.timeout, "timeout", 0.0, low_open=True)
         check_choice(self.structured, STRUCTURED_MODES, "structured")
         if self.price is not None:
+            object.__setattr__(self, "price", tuple(self.price))
             if len(self.price) != 2:
                 raise ValueError(
                     f"price takes two numbers (prompt, completion), got {self.price!r}"

@@ -1,20 +1,15 @@
-"""Interval families: statistics of many tasks that give an interval at any level."""
+"""Interval families: statistics of many tasks that give an interval at any level.
+
+The public names are listed once, in :mod:`synthinfer.intervals`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-
-__all__ = [
-    "BootstrapInterval",
-    "HoeffdingInterval",
-    "IntervalFamily",
-    "OrderStatisticInterval",
-    "WaldInterval",
-]
 
 FloatArray = NDArray[np.float64]
 
@@ -48,7 +43,47 @@ class IntervalFamily(Protocol):
 
 
 @dataclass(frozen=True)
-class WaldInterval:
+class _SymmetricInterval:
+    """Intervals ``estimate ± factor(level) · spread``: what Wald and Hoeffding share.
+
+    A subclass adds the spread array (broadcast to the estimates' shape) as its
+    second field, names it in ``spread_field`` and defines :meth:`factor`.
+    """
+
+    estimate: FloatArray
+    spread_field: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        estimate = np.asarray(self.estimate, dtype=float)
+        spread = np.broadcast_to(np.asarray(self.spread, dtype=float), estimate.shape)
+        object.__setattr__(self, "estimate", estimate)
+        object.__setattr__(self, self.spread_field, spread)
+
+    @property
+    def spread(self) -> FloatArray:
+        """The array that :meth:`interval` scales."""
+        return getattr(self, self.spread_field)
+
+    def factor(self, level: float) -> float:
+        """Half-width per unit of spread at ``level``."""
+        raise NotImplementedError
+
+    def interval(self, level: float) -> tuple[FloatArray, FloatArray]:
+        """Return ``estimate ∓ factor(level) · spread``."""
+        half = self.factor(_level(level)) * self.spread
+        return self.estimate - half, self.estimate + half
+
+    def take(self: _Symmetric, index: ArrayLike) -> _Symmetric:
+        """Gather tasks along the last axis."""
+        index = np.asarray(index)
+        return type(self)(self.estimate[..., index], self.spread[..., index])
+
+
+_Symmetric = TypeVar("_Symmetric", bound=_SymmetricInterval)
+
+
+@dataclass(frozen=True)
+class WaldInterval(_SymmetricInterval):
     """Normal-approximation interval ``estimate ± z_{1−a/2} · se``.
 
     Parameters
@@ -59,30 +94,18 @@ class WaldInterval:
         Standard errors, same shape; zero gives a degenerate interval.
     """
 
-    estimate: FloatArray
     se: FloatArray
+    spread_field: ClassVar[str] = "se"
 
-    def __post_init__(self) -> None:
-        estimate = np.asarray(self.estimate, dtype=float)
-        se = np.broadcast_to(np.asarray(self.se, dtype=float), estimate.shape)
-        object.__setattr__(self, "estimate", estimate)
-        object.__setattr__(self, "se", se)
-
-    def interval(self, level: float) -> tuple[FloatArray, FloatArray]:
-        """Return ``(estimate − z·se, estimate + z·se)`` with ``z = Φ⁻¹(1 − level/2)``."""
+    def factor(self, level: float) -> float:
+        """``z = Φ⁻¹(1 − level/2)``."""
         from scipy.special import ndtri  # SciPy loads on first use
 
-        half = -ndtri(_level(level) / 2.0) * self.se
-        return self.estimate - half, self.estimate + half
-
-    def take(self, index: ArrayLike) -> WaldInterval:
-        """Gather tasks along the last axis."""
-        index = np.asarray(index)
-        return WaldInterval(self.estimate[..., index], self.se[..., index])
+        return -ndtri(level / 2.0)
 
 
 @dataclass(frozen=True)
-class HoeffdingInterval:
+class HoeffdingInterval(_SymmetricInterval):
     """Hoeffding interval ``estimate ± scale · sqrt(log(2/a))`` for bounded data.
 
     For a mean of ``n`` values in ``[lo, hi]`` the scale is
@@ -98,14 +121,8 @@ class HoeffdingInterval:
         Half-width per unit of ``sqrt(log(2/a))``.
     """
 
-    estimate: FloatArray
     scale: FloatArray
-
-    def __post_init__(self) -> None:
-        estimate = np.asarray(self.estimate, dtype=float)
-        scale = np.broadcast_to(np.asarray(self.scale, dtype=float), estimate.shape)
-        object.__setattr__(self, "estimate", estimate)
-        object.__setattr__(self, "scale", scale)
+    spread_field: ClassVar[str] = "scale"
 
     @classmethod
     def for_mean(cls, estimate: ArrayLike, n: ArrayLike, bounds: tuple[float, float]):
@@ -128,15 +145,9 @@ class HoeffdingInterval:
         width = 2.0 * (bounds[1] - bounds[0])
         return cls(estimate, width / np.sqrt(2.0 * np.asarray(n, dtype=float)))
 
-    def interval(self, level: float) -> tuple[FloatArray, FloatArray]:
-        """Return ``estimate ∓ scale · sqrt(log(2/level))``."""
-        half = self.scale * np.sqrt(np.log(2.0 / _level(level)))
-        return self.estimate - half, self.estimate + half
-
-    def take(self, index: ArrayLike) -> HoeffdingInterval:
-        """Gather tasks along the last axis."""
-        index = np.asarray(index)
-        return HoeffdingInterval(self.estimate[..., index], self.scale[..., index])
+    def factor(self, level: float) -> float:
+        """``sqrt(log(2/level))``."""
+        return np.sqrt(np.log(2.0 / level))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import pandas as pd
 
 __all__ = [
     "FLAG",
+    "FigureFile",
     "Reproduction",
     "coverage_flag",
     "markdown_table",
@@ -26,6 +27,9 @@ __all__ = [
 
 FLAG = "DIFFERS"
 """The flag of a row that differs from the paper."""
+
+FigureFile = tuple[str, Callable[[], object]]
+"""A figure to write: its file name and a function that draws it."""
 _COVERAGE_ROUNDING = 0.005
 
 
@@ -35,8 +39,8 @@ class Reproduction:
 
     Attributes
     ----------
-    name : str
-        ``simulated``, ``pew`` or ``arena``.
+    name : {"simulated", "pew", "arena"}
+        The experiment.
     summary : pandas.DataFrame
         Coverage and widths with ``paper_coverage``, ``paper_width`` and
         ``flag`` (``"DIFFERS"`` beyond Monte Carlo error or rounding, else empty).
@@ -187,7 +191,7 @@ def width_flag(width: float, paper_width: float, *, relative: float | None) -> b
 
 
 def write_outputs(
-    result: Reproduction, out: Path | None, figures: Sequence[tuple[str, Callable[[], object]]]
+    result: Reproduction, out: Path | None, figures: Sequence[FigureFile]
 ) -> Reproduction:
     """Write tasks, summary (CSV, Markdown) and figures into ``out``."""
     if out is None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from synthinfer.evaluate import backtest
 from synthinfer.results import BacktestResult
 from synthinfer.studies._report import (
     FLAG,
+    FigureFile,
     Reproduction,
     coverage_flag,
     markdown_table,
@@ -133,15 +135,15 @@ def _flags(summary: pd.DataFrame, *, reps: int | None, relative: float | None) -
     return pd.Series(flags, index=summary.index, dtype=object)
 
 
-def _forest(tasks: pd.DataFrame, title: str, **options: Any) -> Callable[[], object]:
-    """A function drawing the forest figure of ``tasks`` (matplotlib is imported when called)."""
+def _forest(filename: str, tasks: pd.DataFrame, title: str, **options: Any) -> FigureFile:
+    """The forest figure of ``tasks``, drawn when written (matplotlib is imported then)."""
 
     def draw() -> object:
         from synthinfer.plot import forest_figure
 
         return forest_figure(tasks, title=title, **options)
 
-    return draw
+    return filename, draw
 
 
 def reproduce_simulated(
@@ -163,7 +165,7 @@ def reproduce_simulated(
     out : Path, optional
         Directory for ``simulated_tasks.csv`` (every replication),
         ``simulated_summary.csv``/``.md`` and forest plots of the first 60
-        replications.
+        replications (nothing is written without it).
     plots : bool
         Write forest plots (needs matplotlib).
     progress : callable, optional
@@ -174,19 +176,17 @@ def reproduce_simulated(
     Reproduction
     """
     seeds = np.random.SeedSequence(seed).generate_state(len(SIMULATED_STUDIES))
+    study = partial(
+        coverage_study,
+        "bernoulli",
+        reps=reps,
+        methods=DEFAULT_METHODS,
+        per_rep=True,
+        progress=progress,
+    )
     summaries, per_rep = [], []
     for (tasks, allocation, alphas), study_seed in zip(SIMULATED_STUDIES, seeds, strict=True):
-        result = coverage_study(
-            "bernoulli",
-            reps=reps,
-            tasks=tasks,
-            methods=DEFAULT_METHODS,
-            alphas=alphas,
-            allocation=allocation,
-            seed=int(study_seed),
-            per_rep=True,
-            progress=progress,
-        )
+        result = study(tasks=tasks, alphas=alphas, allocation=allocation, seed=int(study_seed))
         label = {"tasks": tasks, "allocation": allocation}
         summaries.append(result.summary.assign(**label))
         per_rep.append(result.per_rep.assign(**label))  # type: ignore[union-attr]
@@ -211,16 +211,14 @@ def reproduce_simulated(
                 f"Simulated Bernoulli tasks, T = {tasks}: first 60 replications (α = {alphas[0]:g})"
             )
             figures.append(
-                (
+                _forest(
                     f"forest_simulated_T{tasks}.png",
-                    _forest(
-                        rows,
-                        title,
-                        method="exchangeable",
-                        alpha=alphas[0],
-                        bounds=(0, 1),
-                        xlabel="success probability of the current task",
-                    ),
+                    rows,
+                    title,
+                    method="exchangeable",
+                    alpha=alphas[0],
+                    bounds=(0, 1),
+                    xlabel="success probability of the current task",
                 )
             )
     result = Reproduction("simulated", summary, tasks_frame, notes)
@@ -252,15 +250,15 @@ def reproduce_pew(
 ) -> Reproduction:
     """Experiment 2: Pew approval, leave-one-out and temporal (see module docs).
 
+    The files written into ``out`` are ``pew_tasks.csv``, ``pew_summary.csv``/``.md``
+    and the forest plots ``forest_pew_loo.png`` and ``forest_pew_temporal.png``.
+
     Parameters
     ----------
-    out : Path, optional
-        Directory for ``pew_tasks.csv``, ``pew_summary.csv``/``.md`` and
-        forest plots ``forest_pew_loo.png``, ``forest_pew_temporal.png``.
-    plots : bool
-        Write forest plots (needs matplotlib).
+    out, plots
+        As in :func:`reproduce_simulated`.
     progress : callable, optional
-        Called with 1 when done.
+        Called with 1 when done (the backtests report no finer progress).
 
     Returns
     -------
@@ -304,38 +302,38 @@ def reproduce_pew(
         *(f"loo: {m}" for m in loo_notes),
         *(f"temporal: {m}" for m in temporal_notes),
     )
-    if progress is not None:
-        progress(1)
     figures = []
     if plots:
-        loo_tasks = tasks[tasks["protocol"] == "loo"]
         temporal_tasks = tasks[tasks["protocol"] == "temporal"]
-        level = _feasible_alpha(temporal_tasks, "exchangeable")
+        options = {"method": "exchangeable", "bounds": (0, 1), "xlabel": "approval rate"}
         figures = [
-            (
+            _forest(
                 "forest_pew_loo.png",
-                _forest(
-                    loo_tasks,
-                    "Pew approval, GPT-4o: leave-one-task-out",
-                    method="exchangeable",
-                    alpha=PEW_ALPHAS[0],
-                    bounds=(0, 1),
-                    xlabel="approval rate",
-                ),
+                tasks[tasks["protocol"] == "loo"],
+                "Pew approval, GPT-4o: leave-one-task-out",
+                alpha=PEW_ALPHAS[0],
+                **options,
             ),
-            (
+            _forest(
                 "forest_pew_temporal.png",
-                _forest(
-                    temporal_tasks,
-                    f"Pew approval, GPT-4o: history before wave {PEW_SPLIT_WAVE}",
-                    method="exchangeable",
-                    alpha=level,
-                    bounds=(0, 1),
-                    xlabel="approval rate",
-                ),
+                temporal_tasks,
+                f"Pew approval, GPT-4o: history before wave {PEW_SPLIT_WAVE}",
+                alpha=_feasible_alpha(temporal_tasks, "exchangeable"),
+                **options,
             ),
         ]
-    result = Reproduction("pew", summary, tasks, notes)
+    return _finish(Reproduction("pew", summary, tasks, notes), out, figures, progress)
+
+
+def _finish(
+    result: Reproduction,
+    out: Path | None,
+    figures: list[FigureFile],
+    progress: Callable[[int], None] | None,
+) -> Reproduction:
+    """Report a finished backtest experiment as done, then write its files."""
+    if progress is not None:
+        progress(1)
     return write_outputs(result, out, figures)
 
 
@@ -347,19 +345,8 @@ def reproduce_arena(
 ) -> Reproduction:
     """Experiment 3: Arena win rates, leave-one-model-out at α = 0.10.
 
-    Parameters
-    ----------
-    out : Path, optional
-        Directory for ``arena_tasks.csv``, ``arena_summary.csv``/``.md`` and
-        ``forest_arena.png``.
-    plots : bool
-        Write the forest plot (needs matplotlib).
-    progress : callable, optional
-        Called with 1 when done.
-
-    Returns
-    -------
-    Reproduction
+    Parameters and result as in :func:`reproduce_pew`; the files are
+    ``arena_tasks.csv``, ``arena_summary.csv``/``.md`` and ``forest_arena.png``.
     """
     from synthinfer.datasets import arena_tasks
 
@@ -375,24 +362,12 @@ def reproduce_arena(
     not_run = summary["coverage"].isna()
     summary.loc[not_run, "flag"] = "not run: needs gap_se"
     notes = (ARENA_GAP_NOTE, *messages)
-    if progress is not None:
-        progress(1)
     figures = []
     if plots:
-        figures = [
-            (
-                "forest_arena.png",
-                _forest(
-                    result_loo.tasks,
-                    "Arena win rates: leave-one-model-out (finite-sample target)",
-                    method="finite-sample",
-                    alpha=0.10,
-                    xlabel="human win rate",
-                ),
-            )
-        ]
-    result = Reproduction("arena", summary, result_loo.tasks, notes)
-    return write_outputs(result, out, figures)
+        title = "Arena win rates: leave-one-model-out (finite-sample target)"
+        options = {"method": "finite-sample", "alpha": 0.10, "xlabel": "human win rate"}
+        figures = [_forest("forest_arena.png", result_loo.tasks, title, **options)]
+    return _finish(Reproduction("arena", summary, result_loo.tasks, notes), out, figures, progress)
 
 
 def reproduce(
@@ -404,20 +379,15 @@ def reproduce(
     plots: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> Reproduction:
-    """Run the paper's experiment ``name`` (``simulated``, ``pew`` or ``arena``).
+    """Run one of the paper's experiments.
 
     Parameters
     ----------
-    name : str
+    name : {"simulated", "pew", "arena"}
         The experiment.
-    out : Path, optional
-        Directory for results, summary and forest plots (nothing written when ``None``).
-    reps, seed : int
-        Replications and seed of ``simulated`` (ignored otherwise).
-    plots : bool
-        Write forest plots.
-    progress : callable, optional
-        Progress callback.
+    out, reps, seed, plots, progress
+        As in :func:`reproduce_simulated`; the other experiments ignore
+        ``reps`` and ``seed``.
 
     Returns
     -------

@@ -20,18 +20,9 @@ _SHOWN = 5
 
 @dataclass(frozen=True)
 class Located:
-    """Bad rows of one kind: how many, a few values, and their positions if known.
-
-    Attributes
-    ----------
-    count : int
-        Number of bad rows.
-    examples : tuple
-        Up to five offending values, as the table holds them.
-    positions : tuple of int
-        0-based row positions of the examples (empty when the source has no
-        row order, e.g. a lazy or distributed frame).
-    """
+    """Bad rows of one kind: their ``count``, up to five ``examples`` as the table
+    holds them, and the 0-based row ``positions`` of the examples (empty when the
+    source has no row order, e.g. a lazy or distributed frame)."""
 
     count: int
     examples: tuple = ()
@@ -62,6 +53,16 @@ def key_text(task: object, coord: object = "") -> str:
     return text + (f" / coord {plain(coord)!r}" if coord not in ("", None) else "")
 
 
+_FIRST_ROWS = {
+    "source": "column 'source' must be 'real' or 'synthetic', got {example!r} at {lines}",
+    "text": "column {name} has non-numeric values ({example!r} at {lines})",
+    "missing": "column {name} has missing (NaN) values at {lines}",
+    "infinite": "column {name} has infinite values at {lines}",
+    "negative": "column {name} has negative weights at {lines}",
+}
+"""Where the first bad rows of each kind are, said when the rows have an order."""
+
+
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
@@ -88,30 +89,25 @@ def row_problem(where: str, kind: str, column: str, located: Located) -> ValueEr
     """
     n, ex, name = located.count, located.example, repr(column)
     lines = lines_text(located.positions, n) if located.positions else ""
-    first = ""
     if kind == "empty-id":
         at = f"at {lines}" if lines else f"in {n} row(s)"
         text = f"column {name} is empty {at}; every row needs {_article(column)} {column} id"
     elif kind == "source":
         values = ", ".join(map(repr, sorted({str(plain(v)) for v in located.examples})))
-        first = lines and f"column 'source' must be 'real' or 'synthetic', got {ex!r} at {lines}"
         text = (
             f"column 'source' must be 'real' or 'synthetic'; {n} row(s) have other values "
             f"({values}): rename or remove them"
         )
     elif kind == "text":
-        first = lines and f"column {name} has non-numeric values ({ex!r} at {lines})"
         text = f"column {name} has {n} non-numeric value(s) (e.g. {ex!r}): fix or remove those rows"
     elif kind in ("missing", "infinite"):
-        what = "missing (NaN)" if kind == "missing" else "infinite"
-        first = lines and f"column {name} has {what} values at {lines}"
         text = (
             f"column {name} has {n} missing (NaN) or infinite value(s) (e.g. {ex!r}): use "
             f"finite numbers or remove those rows"
         )
     elif kind == "negative":
-        first = lines and f"column {name} has negative weights at {lines}"
         text = f"column {name} has {n} negative value(s) (e.g. {ex!r}); survey weights must be >= 0"
     else:
         raise KeyError(kind)
+    first = lines and _FIRST_ROWS.get(kind, "").format(name=name, example=ex, lines=lines)
     return ValueError(f"{where}: " + "; ".join(part for part in (first, text) if part))

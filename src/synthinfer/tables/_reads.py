@@ -29,16 +29,9 @@ _ROWS_PER_READ = 2_000_000
 class UnitRows:
     """The rows of a checked unit-level table, read back a few tasks at a time.
 
-    Parameters
-    ----------
-    table : Table
-        The source.
-    layout : UnitLayout
-        Its columns.
-    task_ids, coord_ids : dict
-        Each task's and coordinate's id as the table holds it, by its text.
-    value_range : tuple of float
-        The smallest and largest value of the table.
+    ``table`` is the source and ``layout`` its columns; ``task_ids`` and
+    ``coord_ids`` give each task's and coordinate's id as the table holds it, by
+    its text; ``value_range`` is the smallest and largest value of the table.
     """
 
     table: Table

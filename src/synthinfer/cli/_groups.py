@@ -1,0 +1,94 @@
+"""Option groups: options that travel together, declared once as a frozen dataclass.
+
+A command parameter annotated with an option group stands for the group's
+options. The group is a dataclass whose fields are options: a field annotated
+with an option alias (``seed: SeedOption = None``), or declared with
+:func:`option_field` (``n: int = option_field(1000, "--n", help="...")``).
+:func:`with_option_groups` shows typer those options in the parameter's
+place, so ``--help`` lists them where the command declares the group, and
+hands the command one instance of the group built from their values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+__all__ = ["option_field", "with_option_groups"]
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def option_field(default: Any, *flags: str, help: str, **settings: Any) -> Any:
+    """A field of an option group that is a command-line option with the given ``default``.
+
+    ``flags``, ``help`` and ``settings`` are as in :func:`synthinfer.cli._options.option`;
+    the ``typer.Option`` they make goes into the metadata of the returned
+    :func:`dataclasses.field`.
+    """
+    return dataclasses.field(
+        default=default, metadata={"option": typer.Option(*flags, help=help, **settings)}
+    )
+
+
+def _field_parameters(group: type) -> list[inspect.Parameter]:
+    """The fields of an option group as keyword-only parameters, in their order."""
+    hints = typing.get_type_hints(group, include_extras=True)
+    parameters = []
+    for field in dataclasses.fields(group):
+        annotation = hints[field.name]
+        if "option" in field.metadata:
+            annotation = Annotated[annotation, field.metadata["option"]]
+        default = field.default
+        if default is dataclasses.MISSING:
+            default = inspect.Parameter.empty
+        kind = inspect.Parameter.KEYWORD_ONLY
+        parameters.append(
+            inspect.Parameter(field.name, kind, default=default, annotation=annotation)
+        )
+    return parameters
+
+
+def with_option_groups(command: F) -> F:
+    """Expand each option-group parameter of ``command`` into the group's options.
+
+    Parameters
+    ----------
+    command : callable
+        A command function; some of its parameters are annotated with a
+        dataclass (an option group), the others as usual for typer.
+
+    Returns
+    -------
+    callable
+        ``command`` behind a signature in which each group parameter is
+        replaced by the group's fields (every parameter keyword-only, as typer
+        passes them); a call collects each group's values into one instance.
+    """
+    hints = typing.get_type_hints(command, include_extras=True)
+    hints.pop("return", None)
+    groups = {name: hint for name, hint in hints.items() if dataclasses.is_dataclass(hint)}
+    parameters: list[inspect.Parameter] = []
+    for parameter in inspect.signature(command).parameters.values():
+        if parameter.name in groups:
+            parameters.extend(_field_parameters(groups[parameter.name]))
+        else:
+            kind = inspect.Parameter.KEYWORD_ONLY
+            parameters.append(parameter.replace(kind=kind, annotation=hints[parameter.name]))
+
+    @functools.wraps(command)
+    def wrapper(**options: Any) -> Any:
+        for name, group in groups.items():
+            values = {field.name: options.pop(field.name) for field in dataclasses.fields(group)}
+            options[name] = group(**values)
+        return command(**options)
+
+    wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper  # type: ignore[return-value]
