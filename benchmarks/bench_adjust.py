@@ -5,7 +5,7 @@ timings, each the median over ``--repeats`` runs through the public API:
 
 ``infer``
     ``T`` = 10,000 history tasks and 20 targets in one summary table, three
-    methods (``exchangeable``, ``task-only``, ``finite-sample``) at two levels,
+    methods (``exchangeable``, ``synthetic-only``, ``finite-sample``) at two levels,
     adjusted on a numeric and a categorical task attribute, against the same
     call without ``adjust``.
 ``loo``
@@ -29,7 +29,7 @@ import pandas as pd
 
 import synthinfer
 
-METHODS = ("exchangeable", "task-only", "finite-sample")
+METHODS = ("exchangeable", "synthetic-only", "finite-sample")
 ALPHAS = (0.1, 0.2)
 COVARIATES = "difficulty,domain"
 DOMAINS = ("code", "math", "writing", "chat", "safety")

@@ -149,9 +149,6 @@ def monte_carlo_table(n_reps=1000, n_tasks=100, alpha=0.1, seed=2026):
                 sim, ["synth", "group"], alpha, mode="split"
             ),
             "task-only": unadjusted(sim, alpha, "task-only"),
-            "task-only adjust synth_estimate,g": adjusted(
-                sim, ["synth", "group"], alpha, "task-only"
-            ),
             "finite-sample": unadjusted(sim, alpha, "finite-sample"),
             "finite-sample adjust synth_estimate,g": adjusted(
                 sim, ["synth", "group"], alpha, "finite-sample"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
+import synthinfer
 from synthinfer.adjust import (
     FullConformalRidgeGapModel,
     RidgeRegression,
@@ -14,6 +18,7 @@ from synthinfer.adjust import (
     full_conformal_band,
     full_conformal_upper,
     group_history_mask,
+    history_covariates,
     make_gap_model,
     split_conformal_band,
 )
@@ -205,7 +210,7 @@ def test_make_gap_model_modes():
 # --- plumbing through calibrate ----------------------------------------------------
 
 
-@pytest.mark.parametrize("method", ["exchangeable", "task-only", "finite-sample"])
+@pytest.mark.parametrize("method", ["exchangeable", "finite-sample"])
 def test_gap_model_through_calibrate_matches_the_direct_band(method):
     rng = np.random.default_rng(11)
     n_history = 60
@@ -222,7 +227,7 @@ def test_gap_model_through_calibrate_matches_the_direct_band(method):
     )
     target = WaldInterval(np.array([0.3, 0.5, 0.7]), np.full(3, 0.01))
     cal = calibrate(method, target, history, 0.1)
-    level = {"exchangeable": cal.alpha2, "task-only": cal.alpha2 / n_history}.get(method)
+    level = {"exchangeable": cal.alpha2}.get(method)
     lo, hi = (gaps, gaps) if level is None else gap.interval(level)
     for i in range(3):
         stacked = np.vstack([covariates, targets[i]])
@@ -235,8 +240,6 @@ def test_gap_model_through_calibrate_matches_the_direct_band(method):
 
 def test_history_covariates_builds_history_fields():
     from types import SimpleNamespace
-
-    from synthinfer.adjust import history_covariates
 
     tasks = np.array(["a", "b", "c", "d"])
     stats = SimpleNamespace(
@@ -253,3 +256,197 @@ def test_history_covariates_builds_history_fields():
     assert isinstance(fields["gap_model"], SplitConformalGapModel)
     with pytest.raises(ValueError, match=r"\['party'\].*synth_estimate"):
         history_covariates(attributes, stats, "d", ["a"], columns="party")
+
+
+# --- a crossed full-conformal band (lower end above upper end) ----------------------
+
+
+def _crossing_case():
+    """Gap intervals and covariates where the two one-sided full-conformal ends cross.
+
+    Found by a seeded search of random cases (seed 4222 of ``T ~ U{6..24}``,
+    ``p ~ U{T/2..T-1}`` normal covariates, normal midpoints, half-widths
+    ``0.1·|N(0, 1)|``): 8 history tasks, 7 covariates, least squares, ``a = 0.4``.
+    Crossings need a fit that nearly interpolates the history.
+    """
+    rng = np.random.default_rng(4222)
+    n_history = int(rng.integers(6, 25))
+    n_covariates = int(rng.integers(n_history // 2, n_history))
+    covariates = rng.normal(size=(n_history + 1, n_covariates))
+    mid = rng.normal(size=n_history)
+    half = np.abs(rng.normal(size=n_history)) * 0.1
+    alpha = float(rng.choice([0.2, 0.3, 0.4, 0.5]))
+    penalty = float(rng.choice([0.0, 0.01, 0.1, 1.0]))
+    return mid - half, mid + half, covariates, alpha, penalty
+
+
+def test_crossed_band_becomes_the_conservative_superset_with_a_warning():
+    lo, hi, covariates, alpha, penalty = _crossing_case()
+    assert (len(lo), covariates.shape[1], alpha, penalty) == (8, 7, 0.4, 0.0)
+    # the one-sided ends themselves cross: the old band was [0.724, 0.490], finite and inverted
+    top = float(full_conformal_upper(hi, covariates, alpha, penalty=penalty))
+    bottom = -float(full_conformal_upper(-lo, covariates, alpha, penalty=penalty))
+    assert bottom > top + 0.2
+    with pytest.warns(UserWarning, match=r"crossed \(lower end 0\.724 above upper end 0\.4903\)"):
+        band_lo, band_hi, spread = full_conformal_band(lo, hi, covariates, alpha, penalty=penalty)
+    # the union of the crossed ends and the unadjusted band: a superset of both
+    assert band_lo <= min(top, float(conformal_lower(lo, alpha)))
+    assert band_hi >= max(bottom, float(conformal_upper(hi, alpha)))
+    assert band_lo == pytest.approx(min(top, float(conformal_lower(lo, alpha))))
+    assert band_hi == pytest.approx(max(bottom, float(conformal_upper(hi, alpha))))
+    assert 0 <= spread <= band_hi - band_lo
+
+
+def test_crossed_band_through_infer_is_finite_ordered_and_names_the_task():
+    lo, hi, covariates, alpha, penalty = _crossing_case()
+    n_history = len(lo)
+    a1, a2, a3 = 0.05, 0.05, 0.4  # prop:0.1,0.1,0.8 at alpha 0.5: the band at a = 0.4
+    assert alpha == a3
+    se = (hi - lo) / 2 / stats.norm.isf(a2 / 2)
+    names = [f"x{j}" for j in range(covariates.shape[1])]
+    table = pd.DataFrame(covariates, columns=names)
+    table["task"] = [f"h{i}" for i in range(n_history)] + ["target"]
+    table["synth_estimate"] = 0.5
+    table["synth_se"] = 0.01
+    table["gap_estimate"] = [*(lo + hi) / 2, np.nan]
+    table["gap_se"] = [*se, np.nan]
+    table["real_estimate"] = table["synth_estimate"] + table["gap_estimate"]
+    with pytest.warns(UserWarning, match="for task 'target'.*crossed"):
+        result = synthinfer.infer(
+            table,
+            alpha=0.5,
+            allocation="prop:0.1,0.1,0.8",
+            adjust=",".join(names),
+            penalty=penalty,
+        )
+    row = result.to_frame().iloc[0]
+    assert (row["alpha1"], row["alpha2"], row["alpha3"]) == pytest.approx((a1, a2, a3))
+    assert row["lower"] <= row["upper"]
+    assert row["gap_lower"] <= row["gap_upper"]
+    assert row["w2"] >= 0 and row["w3"] >= 0
+    assert bool(row["feasible"])
+    assert row["gap_lower"] <= float(conformal_lower(lo, a3)) + 1e-9
+    assert row["gap_upper"] >= float(conformal_upper(hi, a3)) - 1e-9
+
+
+def test_adjusted_widths_never_go_negative():
+    """The midpoints' band can be wider than the band itself; w3 is capped so that w2 >= 0."""
+    rng = np.random.default_rng(43)  # found by a search of seeds: w2 was -0.79 for target 2
+    n_history = 30
+    covariates = rng.normal(size=(n_history, 1))
+    mid = rng.normal(size=n_history) + 3 * covariates[:, 0]
+    half = np.abs(rng.normal(size=n_history)) * 2
+    targets = rng.normal(size=(5, 1)) * 2
+    history = History(
+        gap=WaldInterval(mid, half / 1.96),
+        observed=mid,
+        covariates=covariates,
+        target_covariates=targets,
+        gap_model=FullConformalRidgeGapModel(),
+    )
+    target = WaldInterval(np.zeros(5), np.full(5, 0.01))
+    cal = calibrate("exchangeable", target, history, 0.5, "prop:0.1,0.2,0.7")
+    assert np.all(cal.w2 >= 0)
+    assert np.all(cal.w3 <= cal.gap_upper - cal.gap_lower + 1e-12)
+    assert cal.w2[2] == 0.0
+
+
+# --- a target level no history task has ---------------------------------------------
+
+
+def _region_table(target_region: str) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    regions = np.array(["North", "South", "East"] * 10 + [target_region])
+    synth = rng.uniform(0.2, 0.8, 31)
+    gap = np.where(regions == "South", 0.1, -0.05) + rng.normal(0, 0.02, 31)
+    return pd.DataFrame(
+        {
+            "task": [f"t{i}" for i in range(30)] + ["X"],
+            "synth_estimate": synth,
+            "synth_se": 0.01,
+            "real_estimate": [*(synth + gap)[:30], np.nan],
+            "gap_estimate": [*gap[:30], np.nan],
+            "gap_se": [*np.full(30, 0.01), np.nan],
+            "region": regions,
+        }
+    )
+
+
+@pytest.mark.parametrize("mode", ["full", "split"])
+def test_adjust_stops_on_a_target_level_no_history_task_has(mode):
+    table = _region_table("Mars")
+    # before: a finite band (about [-42, 43] for a proportion with ridge), flagged feasible
+    message = (
+        r"--adjust: task 'X' has region = 'Mars', a level no history task has; the adjusted "
+        r"band would extrapolate \(drop region from --adjust or add history tasks"
+    )
+    with pytest.raises(ValueError, match=message):
+        synthinfer.infer(table, alpha=0.2, adjust="synth_estimate,region", adjust_mode=mode)
+    result = synthinfer.infer(_region_table("South"), alpha=0.2, adjust="region")
+    assert bool(result.to_frame()["feasible"].iloc[0])
+
+
+def test_a_level_seen_only_in_other_targets_is_still_unseen():
+    tasks = ["a", "b", "c", "d", "e"]
+    attributes = pd.DataFrame({"role": ["co", "opp", "co", "new", "new"]}, index=tasks)
+    from types import SimpleNamespace
+
+    stats = SimpleNamespace(
+        tasks=np.array(tasks),
+        coord="",
+        synth=WaldInterval(np.linspace(0.1, 0.5, 5), np.full(5, 0.01)),
+        index_of=lambda names: np.array([tasks.index(n) for n in names]),
+    )
+    with pytest.raises(ValueError, match="task 'd' has role = 'new'"):
+        history_covariates(attributes, stats, "d", ["a", "b", "c"], columns="role")
+    fields = history_covariates(attributes, stats, "d", ["a", "b", "e"], columns="role")
+    assert fields["covariates"].shape == (3, 2)
+
+
+# --- adjusted task-only: withdrawn ------------------------------------------------------
+
+
+def test_adjusted_upper_end_can_fall_when_a_history_interval_rises():
+    """Why task-only refuses --adjust: its Bonferroni step needs a band monotone in the
+    history's interval ends, and the full-conformal ridge band is not."""
+    n_history = 19
+    covariates = np.linspace(0, 1, n_history + 1)[:, None]
+    covariates[-1] = -0.5  # the target lies left of the history
+    ends = np.random.default_rng(0).normal(0, 0.1, n_history)
+    before = float(full_conformal_upper(ends, covariates, 0.2))
+    raised = ends.copy()
+    raised[-1] += 1.0  # the rightmost history interval rises
+    after = float(full_conformal_upper(raised, covariates, 0.2))
+    assert after < before - 0.2  # 0.265 -> 0.035
+
+
+def test_adjusted_task_only_is_refused():
+    rng = np.random.default_rng(3)
+    covariates = rng.normal(size=(40, 1))
+    gaps = rng.normal(size=40)
+    history = History(
+        gap=WaldInterval(gaps, np.full(40, 0.01)),
+        observed=gaps,
+        covariates=covariates,
+        target_covariates=np.zeros((1, 1)),
+        gap_model=FullConformalRidgeGapModel(),
+    )
+    target = WaldInterval(np.array([0.5]), np.array([0.01]))
+    with pytest.raises(ValueError, match="--adjust cannot be combined with method 'task-only'"):
+        calibrate("task-only", target, history, 0.2)
+    with pytest.raises(ValueError, match="task-only"):
+        synthinfer.infer(_region_table("South"), method="task-only", adjust="region")
+
+
+def test_adjust_messages_show_no_numpy_reprs():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lo, hi, covariates, alpha, penalty = _crossing_case()
+        full_conformal_band(lo, hi, covariates, alpha, penalty=penalty)
+    texts = [str(w.message) for w in caught]
+    with pytest.raises(ValueError) as error:
+        synthinfer.infer(_region_table("Mars"), adjust="region")
+    texts.append(str(error.value))
+    assert len(texts) == 2
+    for text in texts:
+        assert "np." not in text and "array(" not in text, text

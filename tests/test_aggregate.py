@@ -168,10 +168,7 @@ def _broken(kind: str) -> pd.DataFrame:
     [
         ("source", r"column 'source' must be 'real' or 'synthetic'; 1 row\(s\).*'human'"),
         ("text", r"column 'value' has 1 non-numeric value\(s\) \(e\.g\. 'abc'\)"),
-        ("nan", r"column 'value' has 1 missing \(NaN\) or infinite"),
         ("negative", r"column 'weight' has 1 negative value"),
-        ("duplicate", r"1 unit\(s\) have more than one row per source"),
-        ("one-sided", r"3 unit\(s\) of history tasks appear on one side only"),
         ("weights", r"1 unit\(s\) carry different real and synthetic values in column 'weight'"),
         ("no-synthetic", r"task 't1'.* has real rows but no synthetic rows"),
         ("missing", r"needs column\(s\) 'value'"),
@@ -180,6 +177,37 @@ def _broken(kind: str) -> pd.DataFrame:
 def test_validation_errors(engine: str, kind: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         unit_statistics(on(engine, _broken(kind)))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_former_refusals_are_non_response_clusters_and_unlabelled_units(engine: str) -> None:
+    """Issue 13 items 5-6 and issue 12 item 2: these tables used to be refused.
+
+    An empty value is non-response (counted, left out, one warning); a repeated
+    row of a unit is a cluster (averaged per unit: the same statistics); real
+    rows dropped from paired units leave those synthetic units unlabelled.
+    """
+    clean = unit_statistics(on(engine, _broken("none"))).set_index(["task", "coord"])
+    with pytest.warns(UserWarning, match=r"1 empty value \(non-response\).*task 't0' / coord"):
+        nan = unit_statistics(on(engine, _broken("nan"))).set_index(["task", "coord"])
+    assert nan.loc[
+        ("t0", "y"), ["n_missing_real", "n_real", "n_pairs", "n_pairs_lost"]
+    ].tolist() == [
+        1,
+        19,
+        19,
+        1,
+    ]
+    assert nan["n_missing_real"].sum() == 1 and nan["n_missing_synth"].sum() == 0
+    duplicate = unit_statistics(on(engine, _broken("duplicate"))).set_index(["task", "coord"])
+    assert duplicate.loc[("t0", "x"), "n_real_rows"] == clean.loc[("t0", "x"), "n_real_rows"] + 1
+    same = duplicate.drop(columns="n_real_rows")
+    pd.testing.assert_frame_equal(same, clean.drop(columns="n_real_rows"), rtol=1e-12)
+    one_sided = unit_statistics(on(engine, _broken("one-sided"))).set_index(["task", "coord"])
+    assert one_sided.loc[("t0", "x"), ["n_real", "n_synth", "n_pairs"]].tolist() == [18, 20, 18]
+    assert one_sided.loc[("t0", "y"), ["n_real", "n_synth", "n_pairs"]].tolist() == [19, 20, 19]
+    synthetic = ["n_synth", "synth_mean", "synth_var"]
+    pd.testing.assert_frame_equal(one_sided[synthetic], clean[synthetic], rtol=1e-12)
 
 
 @pytest.mark.parametrize("engine", ENGINES)

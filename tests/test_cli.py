@@ -26,7 +26,6 @@ SUMMARY_ROWS = "a,0.1,0.01,0.2,0.02\nb,0.2,0.02,0.25,0.03\nt,0.3,0.01,,\n"
 CLI_ERRORS = [
     ("missing-column", "source,value\nreal,1\n", [], r"needs column\(s\) 'task'"),
     ("non-numeric", UNIT_HEADER + "a,real,abc\n" + UNIT_ROWS, [], r"non-numeric values \('abc'"),
-    ("nan", UNIT_HEADER + "a,real,\n" + UNIT_ROWS, [], r"missing \(NaN\) values at line 2"),
     ("inf", UNIT_HEADER + "a,real,inf\n" + UNIT_ROWS, [], r"infinite values at line 2"),
     ("empty-table", UNIT_HEADER, [], r"the table has no rows"),
     ("empty-task-id", UNIT_HEADER + ",real,1\n" + UNIT_ROWS, [], r"column 'task' is empty"),
@@ -122,7 +121,8 @@ def test_too_few_history_tasks_warns_and_exits_0(tmp_path):
     result = runner.invoke(app, ["infer", path, "--alpha", "0.1", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert "warning:" in result.stderr
-    assert "at least 28 are needed" in result.stderr
+    # the default allocation ("auto") is finite from T = 20 at alpha 0.1 (the paper's split: 28)
+    assert "at least 20 are needed" in result.stderr
     rows = json.loads(result.stdout)
     assert rows[0]["feasible"] is False
     assert rows[0]["lower"] == "-inf" and rows[0]["upper"] == "inf"
@@ -158,7 +158,11 @@ def test_infer_csv_and_json_are_parseable(summary_file, summary_table):
 
 
 def test_backtest_json_writes_inf_strings(summary_file):
-    result = runner.invoke(app, ["backtest", summary_file, "--alpha", "0.1", "--format", "json"])
+    # the paper's split needs 28 history tasks at alpha 0.1 (the default "auto" needs 20)
+    paper = ["--allocation", "prop:0.1,0.2,0.7"]
+    result = runner.invoke(
+        app, ["backtest", summary_file, "--alpha", "0.1", *paper, "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     records = json.loads(result.stdout)
     assert len(records) == 25
@@ -194,15 +198,21 @@ def test_several_alphas_and_methods_one_row_each(summary_file):
 
 
 def test_bounds_option_clips_in_cli(summary_file, summary_table):
+    # the estimates lie in [0.21, 0.89]; the backtest's intervals reach beyond [0.2, 0.9]
     for command in ("infer", "backtest"):
         result = runner.invoke(
             app,
-            [command, summary_file, "--alpha", "0.3", "--bounds", "0.3,0.7", "--format", "csv"],
+            [command, summary_file, "--alpha", "0.3", "--bounds", "0.2,0.9", "--format", "csv"],
         )
         assert result.exit_code == 0, result.output
         frame = pd.read_csv(io.StringIO(result.stdout))
-        assert frame["lower"].min() >= 0.3 and frame["upper"].max() <= 0.7
-        assert (frame["upper"] == 0.7).any() or (frame["lower"] == 0.3).any()
+        assert frame["lower"].min() >= 0.2 and frame["upper"].max() <= 0.9
+    assert (frame["upper"] == 0.9).any() and (frame["lower"] == 0.2).any()
+    # bounds that cut through the data are refused, not used to clip silently
+    cutting = runner.invoke(app, ["backtest", summary_file, "--bounds", "0.3,0.7"])
+    assert_user_error(
+        cutting, r"value\(s\) of column 'synth_estimate' fall outside --bounds 0.3,0.7"
+    )
 
 
 def test_decay_option_reaches_weighted(summary_file):
@@ -276,7 +286,11 @@ def test_unit_level_options_through_cli(tmp_path, make_long):
     pd.testing.assert_series_equal(boot1, boot2)
     quantile = run("--estimand", "quantile:0.5", "--seed", "1", "--n-bootstrap", "200")
     assert quantile["synth_estimate"] in (0.0, 1.0)
-    missing = runner.invoke(app, ["infer", path, "--interval", "hoeffding"])
+    # 0/1 values get bounds [0, 1] by default; --bounds none turns them off
+    default = runner.invoke(app, ["infer", path, "--alpha", "0.5", "--interval", "hoeffding"])
+    assert default.exit_code == 0, default.output
+    assert "values are 0/1: bounds [0, 1]" in default.stderr
+    missing = runner.invoke(app, ["infer", path, "--interval", "hoeffding", "--bounds", "none"])
     assert_user_error(missing, "needs the data's range")
 
 
@@ -375,3 +389,83 @@ def test_level_option_equals_alpha(summary_file):
     pd.testing.assert_frame_equal(run("--level", "0.8"), run("--alpha", "0.2"))
     both = runner.invoke(app, ["infer", summary_file, "--alpha", "0.2", "--level", "0.8"])
     assert both.exit_code == 2 and "not both" in both.stderr
+
+
+# --- adjusted bands and diagnose remedies (issue 11, item 6) ------------------------------
+
+
+def _with_group(summary_table: pd.DataFrame, target_group: str) -> pd.DataFrame:
+    frame = summary_table.copy()
+    frame.loc[frame["real_estimate"].isna(), "group"] = target_group
+    return frame
+
+
+def test_adjust_on_a_level_no_history_task_has_is_one_line(tmp_path, summary_table):
+    path = tmp_path / "mars.csv"
+    _with_group(summary_table, "Mars").to_csv(path, index=False)
+    result = runner.invoke(app, ["infer", str(path), "--alpha", "0.3", "--adjust", "group"])
+    assert_user_error(
+        result,
+        r"--adjust: task 't25' has group = 'Mars', a level no history task has; the adjusted "
+        r"band would extrapolate \(drop group from --adjust",
+    )
+    path = tmp_path / "odd.csv"
+    _with_group(summary_table, "odd").to_csv(path, index=False)
+    result = runner.invoke(app, ["infer", str(path), "--alpha", "0.3", "--adjust", "group"])
+    assert result.exit_code == 0, result.output
+
+
+def test_adjusted_task_only_is_refused_in_one_line(summary_file):
+    result = runner.invoke(
+        app, ["infer", summary_file, "--method", "task-only", "--adjust", "synth_estimate"]
+    )
+    assert_user_error(result, r"--adjust cannot be combined with method 'task-only'")
+
+
+def test_diagnose_leaves_out_remedies_that_cannot_run(tmp_path):
+    from synthinfer.datasets import load_dataset
+
+    path = tmp_path / "pew.csv"
+    load_dataset("pew").to_csv(path, index=False)
+    result = runner.invoke(app, ["diagnose", str(path), "--permutations", "199"])
+    assert result.exit_code == 0, result.output
+    assert "FLAG [co] attribute:wave" in result.stdout
+    assert "(--group-by wave)" not in result.stdout
+    assert "not --group-by wave: the smallest group" in result.stdout
+    few = load_dataset("pew").groupby("coord").head(12)
+    path = tmp_path / "few.csv"
+    few.to_csv(path, index=False)
+    result = runner.invoke(app, ["diagnose", str(path), "--permutations", "199", "--alpha", "0.1"])
+    assert result.exit_code == 0, result.output
+    assert "np." not in result.output
+
+
+def test_warnings_and_errors_show_no_numpy_reprs(tmp_path, summary_table):
+    small = tmp_path / "small.csv"
+    summary_table.iloc[[0, 1, 2, 3, 4, 25]].to_csv(small, index=False)
+    result = runner.invoke(app, ["infer", str(small)])
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.stderr and "infinite" in result.stderr
+    weighted = tmp_path / "weights.csv"
+    summary_table.assign(task_weight=1.5).to_csv(weighted, index=False)
+    bad = runner.invoke(app, ["infer", str(weighted), "--method", "weighted"])
+    assert_user_error(bad, r"task_weight")
+    for text in (result.stderr, bad.stderr):
+        assert "np." not in text and "array(" not in text, text
+
+
+def test_diagnose_writes_by_extension(tmp_path):
+    from synthinfer.datasets import load_dataset
+
+    path = tmp_path / "pew.csv"
+    load_dataset("pew-scalar").to_csv(path, index=False)
+    base = ["diagnose", str(path), "--permutations", "199", "--out"]
+    assert runner.invoke(app, [*base, str(tmp_path / "r.txt")]).exit_code == 0
+    assert (tmp_path / "r.txt").read_text().startswith("Task-exchangeability diagnostics")
+    assert runner.invoke(app, [*base, str(tmp_path / "r.json")]).exit_code == 0
+    assert json.loads((tmp_path / "r.json").read_text())["n_history"] == 96
+    # before: the text report was written under any name, e.g. as "r.csv"
+    assert runner.invoke(app, [*base, str(tmp_path / "r.csv")]).exit_code == 0
+    table = pd.read_csv(tmp_path / "r.csv")
+    assert {"test", "flagged", "remedy", "feasible"} <= set(table.columns)
+    assert_user_error(runner.invoke(app, [*base, str(tmp_path / "r.foo")]), r"\.foo")

@@ -85,11 +85,6 @@ MALFORMED = [
         r"column 'gap_se' has non-numeric values",
     ),
     (
-        "nan-value",
-        lambda: _set(unit_base(), 0, "value", np.nan),
-        r"column 'value' has missing \(NaN\)",
-    ),
-    (
         "inf-value",
         lambda: _set(unit_base(), 2, "value", np.inf),
         r"column 'value' has infinite values",
@@ -195,9 +190,23 @@ def test_paired_units_validated():
     assert data.kind == "unit"
     assert data.history_tasks == ("a", "b")
     assert data.target_tasks == ("t",)
-    repeated = _set(frame, 1, "unit", "u1")  # two real rows for unit u1 of task a
-    with pytest.raises(ValueError, match=r"unit 'u1' has 2 real rows"):
-        TaskData.from_frame(repeated)
+    # Two real rows for unit u1 of task a were refused; they are now one cluster
+    # (averaged: (1 + 2) / 2 = 1.5), and unit u2's synthetic row is unlabelled.
+    repeated = _set(frame, 1, "unit", "u1")
+    stats = TaskData.from_frame(repeated).frame.set_index("task")
+    assert stats.loc["a", ["n_real", "n_real_rows", "n_synth", "n_pairs"]].tolist() == [2, 3, 3, 2]
+    assert stats.loc["a", "real_mean"] == pytest.approx((1.5 + 3) / 2)
+    assert stats.loc["a", "gap_mean"] == pytest.approx(((1.5 - 1) + (3 - 4)) / 2)
+    assert stats.loc["a", "synth_mean"] == pytest.approx((1 + 2 + 4) / 3)
+
+
+def test_an_empty_value_is_non_response():
+    """An empty value was refused as missing; it is now left out, counted and reported."""
+    frame = _set(unit_base(), 0, "value", np.nan)
+    with pytest.warns(UserWarning, match=r"1 empty value \(non-response\).*task 'a' 1 real"):
+        stats = TaskData.from_frame(frame).frame.set_index("task")
+    assert stats.loc["a", ["n_real", "n_missing_real", "n_missing_synth"]].tolist() == [2, 1, 0]
+    assert stats.loc["a", "real_mean"] == pytest.approx(2.5)
 
 
 def test_paired_weights_must_be_shared():
@@ -233,13 +242,14 @@ def test_allocations_that_do_not_sum_to_alpha(allocation, alpha, message):
 
 def test_too_few_history_tasks_warns_and_reports_infinite_band():
     data = TaskData.from_frame(summary_base())
-    with pytest.warns(UserWarning, match=r"infinite.*at least 28 are needed"):
+    # the default allocation ("auto") needs T >= 20 at alpha 0.1 (the paper's split: 28)
+    with pytest.warns(UserWarning, match=r"infinite.*at least 20 are needed"):
         result = synthinfer.infer(data, alpha=0.1)
     interval = result[0]
     assert interval.feasible is False
     assert (interval.lower, interval.upper) == (-np.inf, np.inf)
     assert "2 history tasks are too few" in interval.message
-    assert "at least 28 are needed" in interval.message
+    assert "at least 20 are needed" in interval.message
     assert "INFINITE" in interval.summary()
     # with bounds the infinite ends become the bounds, still feasible = False
     with pytest.warns(UserWarning, match="feasible = false"):
@@ -290,9 +300,9 @@ def test_read_csv_and_parquet(tmp_path):
         assert data.name.endswith(name)
     with pytest.raises(FileNotFoundError, match="no such file"):
         TaskData.read(tmp_path / "missing.csv")
-    (tmp_path / "s.xlsx").write_text("x")
-    with pytest.raises(ValueError, match=r"unknown file type '\.xlsx'"):
-        TaskData.read(tmp_path / "s.xlsx")
+    (tmp_path / "s.sas7bdat").write_text("x")
+    with pytest.raises(ValueError, match=r"unknown file type '\.sas7bdat'"):
+        TaskData.read(tmp_path / "s.sas7bdat")
 
 
 def test_no_warning_for_clean_data():

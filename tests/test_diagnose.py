@@ -171,3 +171,109 @@ def test_cli_diagnose(tmp_path):
     result = runner.invoke(app, ["diagnose", str(path), "--attribute", "nope"])
     assert result.exit_code == 2
     assert "['nope']" in result.output
+
+
+# --- remedies that can run at the user's alpha -----------------------------------------
+
+
+def _grouped(n_tasks: int, n_groups: int, seed: int, effect: float = 0.3) -> pd.DataFrame:
+    """History whose gap depends strongly on a categorical attribute ``org``."""
+    frame = _paper_model(n_tasks, seed=seed).drop(columns="time")
+    frame["org"] = [f"org{i % n_groups:02d}" for i in range(n_tasks)]
+    shift = effect * (np.arange(n_tasks) % n_groups) / n_groups
+    frame["gap_estimate"] = frame["gap_estimate"] + shift
+    return frame
+
+
+def _finding(report, test, coord=""):
+    return next(f for f in report.findings if f.test == test and f.coord == coord)
+
+
+def test_pew_does_not_suggest_group_by_wave():
+    from synthinfer.datasets import load_dataset
+
+    report = diagnose(load_dataset("pew"), n_permutations=999)
+    wave = _finding(report, "attribute:wave", "co")
+    assert wave.flagged and wave.feasible
+    # before: "calibrate within groups (--group-by wave) or adjust (--adjust wave)", with
+    # 4 tasks per wave and coordinate, so every interval of --group-by wave is infinite
+    assert "(--group-by wave)" not in wave.remedy
+    assert "not --group-by wave: the smallest group (wave = " in wave.remedy
+    assert "has 4 history task(s), and a finite band at alpha 0.1 (0.05 per coordinate)" in (
+        wave.remedy
+    )
+    assert "needs at least 39" in wave.remedy
+    assert wave.remedy.startswith("adjust for it (--adjust wave)")
+    assert "--group-by wave" not in " ".join(r.split("; not")[0] for r in report.remedies)
+
+
+def test_a_59_model_table_does_not_suggest_group_by_org():
+    report = diagnose(_grouped(59, 12, seed=4), n_permutations=999)
+    org = _finding(report, "attribute:org")
+    assert org.flagged and org.feasible
+    assert "(--group-by org)" not in org.remedy
+    assert "not --group-by org: the smallest group" in org.remedy
+    assert "(--adjust org)" in org.remedy
+    calibrate_within = [r for r in report.remedies if "calibrate within groups" in r]
+    assert calibrate_within == []
+
+
+def test_group_by_is_suggested_when_every_group_is_large_enough():
+    report = diagnose(_grouped(120, 2, seed=5), n_permutations=999)
+    org = _finding(report, "attribute:org")
+    assert org.remedy.startswith("calibrate within groups (--group-by org) or adjust")
+    assert "not " not in org.remedy
+
+
+def test_the_given_allocation_is_named_when_only_a_larger_alpha3_works():
+    # alpha 0.2: any split needs 9 history tasks per group, prop:0.1,0.2,0.7 needs 14
+    report = diagnose(_grouped(40, 4, seed=6, effect=0.6), alpha=0.2, n_permutations=999)
+    org = _finding(report, "attribute:org")
+    assert org.flagged and org.feasible
+    assert "calibrate within groups (--group-by org) (the smallest group" in org.remedy
+    assert "has 10 history task(s): enough only with a larger alpha3 than prop:0.1,0.2,0.7" in (
+        org.remedy
+    )
+    assert "which needs 14" in org.remedy
+    auto = diagnose(
+        _grouped(40, 4, seed=6, effect=0.6), alpha=0.2, n_permutations=999, allocation="auto"
+    )
+    assert "enough only with" not in _finding(auto, "attribute:org").remedy
+
+
+def test_no_remedy_is_feasible_with_too_small_a_history():
+    report = diagnose(_grouped(15, 3, seed=7, effect=0.9), n_permutations=999)
+    org = _finding(report, "attribute:org")
+    assert org.flagged and not org.feasible
+    assert org.remedy.startswith("no remedy is feasible at alpha 0.1 with 15 history tasks; ")
+    assert "--group-by org: the smallest group" in org.remedy
+    assert "--adjust org: there are 15 history task(s)" in org.remedy
+    assert org.remedy not in report.remedies
+    assert report.summary().splitlines()[-1] == (
+        "No remedy is feasible at alpha 0.1 with 15 history tasks: add history tasks or "
+        "raise alpha."
+    )
+
+
+def test_adjust_is_not_suggested_for_a_target_level_the_history_lacks():
+    frame = _grouped(60, 2, seed=8)
+    target = frame.iloc[[0]].assign(
+        task="new", org="org99", real_estimate=np.nan, gap_estimate=np.nan, gap_se=np.nan
+    )
+    report = diagnose(pd.concat([frame, target], ignore_index=True), n_permutations=999)
+    org = _finding(report, "attribute:org")
+    assert org.flagged and not org.feasible
+    assert org.remedy.startswith("no remedy is feasible at alpha 0.1 with 60 history tasks; ")
+    assert "--adjust org: target task(s) have org = 'org99', a level no history task has" in (
+        org.remedy
+    )
+    assert "--group-by org: the smallest group (org = 'org99') has 0 history task(s)" in (
+        org.remedy
+    )
+
+
+def test_remedy_messages_show_no_numpy_reprs():
+    frame = _grouped(15, 3, seed=7, effect=0.9)
+    frame["org"] = frame["org"].astype("category")
+    text = diagnose(frame, n_permutations=199).summary()
+    assert "np." not in text and "array(" not in text

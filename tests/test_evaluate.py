@@ -14,6 +14,7 @@ from synthinfer.conformal import conformal_lower, conformal_upper, weighted_lowe
 from synthinfer.data._taskdata import TaskData
 
 ALPHA = 0.3  # alpha3 = 0.21: with T = 24, k_L = floor(25 * 0.105) = 2, k_U = ceil(22.375) = 23
+PAPER = "prop:0.1,0.2,0.7"  # the hand computations use the paper's split (the default is "auto")
 
 
 def hand_interval(frame: pd.DataFrame, target: str, history: list[str], alpha: float):
@@ -30,7 +31,7 @@ def hand_interval(frame: pd.DataFrame, target: str, history: list[str], alpha: f
 
 
 def test_infer_output_columns_and_hand_computation(summary_table):
-    result = synthinfer.infer(summary_table, alpha=ALPHA)
+    result = synthinfer.infer(summary_table, alpha=ALPHA, allocation=PAPER)
     frame = result.to_frame()
     assert list(frame.columns) == list(OUTPUT_COLUMNS)
     row = frame.iloc[0]
@@ -43,7 +44,9 @@ def test_infer_output_columns_and_hand_computation(summary_table):
 
 
 def test_loo_backtest_holds_out_each_task(summary_table):
-    result = synthinfer.backtest(summary_table.iloc[:25], alpha=ALPHA, protocol="loo")
+    result = synthinfer.backtest(
+        summary_table.iloc[:25], alpha=ALPHA, protocol="loo", allocation=PAPER
+    )
     tasks = result.tasks
     assert list(tasks.columns) == list(BACKTEST_COLUMNS)
     assert len(tasks) == 25
@@ -72,7 +75,9 @@ def test_backtest_warns_about_left_out_targets(summary_table):
 
 def test_temporal_protocol(summary_table):
     frame = summary_table.iloc[:25]
-    result = synthinfer.backtest(frame, protocol="temporal", split_time=20, alpha=ALPHA)
+    result = synthinfer.backtest(
+        frame, protocol="temporal", split_time=20, alpha=ALPHA, allocation=PAPER
+    )
     tasks = result.tasks
     # history: time < 20 (t00..t19); predicted: t20..t24
     assert sorted(tasks["task"]) == [f"t{j}" for j in range(20, 25)]
@@ -106,21 +111,24 @@ def test_bounds_clip_in_infer_and_backtest(make_summary):
     frame = make_summary(25)
     # push the target near 1 so the upper end crosses it
     frame.loc[25, "synth_estimate"] = 0.99
-    raw = synthinfer.infer(frame, alpha=ALPHA)[0]
-    clipped = synthinfer.infer(frame, alpha=ALPHA, bounds=(0, 1))[0]
+    raw = synthinfer.infer(frame, alpha=ALPHA, allocation=PAPER)[0]
+    clipped = synthinfer.infer(frame, alpha=ALPHA, bounds=(0, 1), allocation=PAPER)[0]
     assert raw.upper > 1
     assert clipped.upper == 1.0
     assert clipped.lower == raw.lower
     assert clipped.width == pytest.approx(1.0 - raw.lower)
     # the decomposition stays unclipped
     assert clipped.w3 == raw.w3
-    backtest_raw = synthinfer.backtest(frame.iloc[:25], alpha=ALPHA).tasks
-    backtest_clip = synthinfer.backtest(frame.iloc[:25], alpha=ALPHA, bounds="0,0.8").tasks
-    assert (backtest_raw["upper"] > 0.8).any()
-    assert (backtest_clip["upper"] <= 0.8).all()
+    backtest_raw = synthinfer.backtest(frame.iloc[:25], alpha=ALPHA, allocation=PAPER).tasks
+    backtest_clip = synthinfer.backtest(
+        frame.iloc[:25], alpha=ALPHA, bounds="0,0.9", allocation=PAPER
+    ).tasks
+    # (the estimates lie in [0.21, 0.99]: bounds must hold them, see test_safe_defaults)
+    assert (backtest_raw["upper"] > 0.9).any()
+    assert (backtest_clip["upper"] <= 0.9).all()
     assert (backtest_clip["lower"] >= 0.0).all()
     np.testing.assert_allclose(
-        backtest_clip["upper"], np.clip(backtest_raw["upper"], 0, 0.8), rtol=0, atol=0
+        backtest_clip["upper"], np.clip(backtest_raw["upper"], 0, 0.9), rtol=0, atol=0
     )
 
 
@@ -132,12 +140,18 @@ def test_bad_bounds(summary_table, bounds):
 
 def test_decay_changes_weighted_results_and_n_effective(summary_table):
     alpha = 0.5  # alpha3 = 0.35: a finite band needs weights summing to 2 / 0.35 − 1 = 4.71
-    plain = synthinfer.infer(summary_table, alpha=alpha, method="weighted", decay=1.0)[0]
-    exchangeable = synthinfer.infer(summary_table, alpha=alpha, method="exchangeable")[0]
+    plain = synthinfer.infer(
+        summary_table, alpha=alpha, method="weighted", decay=1.0, allocation=PAPER
+    )[0]
+    exchangeable = synthinfer.infer(
+        summary_table, alpha=alpha, method="exchangeable", allocation=PAPER
+    )[0]
     # decay 1 gives unit weights: Algorithm 1 exactly
     assert (plain.lower, plain.upper) == (exchangeable.lower, exchangeable.upper)
     assert plain.n_effective == pytest.approx(25.0)
-    decayed = synthinfer.infer(summary_table, alpha=alpha, method="weighted", decay=0.9)[0]
+    decayed = synthinfer.infer(
+        summary_table, alpha=alpha, method="weighted", decay=0.9, allocation=PAPER
+    )[0]
     # weights 0.9 ** |25 − time_j| for times 0..24 (the target is at time 25); sum 8.35
     weights = 0.9 ** (25 - np.arange(25.0))
     assert decayed.n_effective == pytest.approx(weights.sum() ** 2 / (weights**2).sum())
@@ -152,11 +166,15 @@ def test_decay_changes_weighted_results_and_n_effective(summary_table):
     assert decayed.gap_lower == pytest.approx(band_lo)
     assert decayed.gap_upper == pytest.approx(band_hi)
     assert (decayed.lower, decayed.upper) != (plain.lower, plain.upper)
-    frame = synthinfer.infer(summary_table, alpha=alpha, method="weighted", decay=0.9).to_frame()
+    frame = synthinfer.infer(
+        summary_table, alpha=alpha, method="weighted", decay=0.9, allocation=PAPER
+    ).to_frame()
     assert frame["n_effective"].iloc[0] == pytest.approx(decayed.n_effective)
     # a faster decay leaves too little weight: infinite, with a message about the weights
     with pytest.warns(UserWarning, match="history weights sum to"):
-        fast = synthinfer.infer(summary_table, alpha=alpha, method="weighted", decay=0.5)[0]
+        fast = synthinfer.infer(
+            summary_table, alpha=alpha, method="weighted", decay=0.5, allocation=PAPER
+        )[0]
     assert not fast.feasible
 
 
@@ -184,7 +202,7 @@ def test_task_weight_column_of_a_summary_table(summary_table):
 
 def test_group_by_restricts_history(summary_table):
     frame = summary_table.iloc[:25]  # 13 'even' and 12 'odd' tasks
-    result = synthinfer.backtest(frame, alpha=0.5, group_by="group")
+    result = synthinfer.backtest(frame, alpha=0.5, group_by="group", allocation=PAPER)
     tasks = result.tasks.set_index("task")
     assert tasks.loc["t00", "n_history"] == 12  # 13 even tasks minus the held-out one
     assert tasks.loc["t01", "n_history"] == 11
@@ -192,7 +210,7 @@ def test_group_by_restricts_history(summary_table):
     lower, upper = hand_interval(frame, "t04", history, 0.5)
     assert tasks.loc["t04", "lower"] == pytest.approx(lower)
     assert tasks.loc["t04", "upper"] == pytest.approx(upper)
-    inferred = synthinfer.infer(summary_table, alpha=0.5, group_by="group")[0]
+    inferred = synthinfer.infer(summary_table, alpha=0.5, group_by="group", allocation=PAPER)[0]
     assert inferred.n_history == 12  # t25 is odd: t01, t03, ..., t23
     with pytest.raises(ValueError, match="--group-by 'colour' names no task-level column"):
         synthinfer.infer(summary_table, alpha=0.5, group_by="colour")
@@ -211,18 +229,22 @@ def test_several_alphas_and_methods_give_one_row_each(pew_table):
 
 
 def test_interval_result_at_equals_fresh_run(summary_table):
-    result = synthinfer.infer(summary_table, alpha=ALPHA, method=["exchangeable", "finite-sample"])
+    result = synthinfer.infer(
+        summary_table, alpha=ALPHA, method=["exchangeable", "finite-sample"], allocation=PAPER
+    )
     for interval in result:
         for alpha in (0.2, 0.5):
             again = interval.at(alpha)
             fresh = next(
                 r
-                for r in synthinfer.infer(summary_table, alpha=alpha, method=interval.method)
+                for r in synthinfer.infer(
+                    summary_table, alpha=alpha, method=interval.method, allocation=PAPER
+                )
                 if r.task == interval.task
             )
             assert again.to_dict() == fresh.to_dict()
-    bounded = synthinfer.infer(summary_table, alpha=ALPHA, bounds=(0, 1))
-    fresh = synthinfer.infer(summary_table, alpha=0.5, bounds=(0, 1))
+    bounded = synthinfer.infer(summary_table, alpha=ALPHA, bounds=(0, 1), allocation=PAPER)
+    fresh = synthinfer.infer(summary_table, alpha=0.5, bounds=(0, 1), allocation=PAPER)
     pd.testing.assert_frame_equal(bounded.at(0.5).to_frame(), fresh.to_frame())
 
 

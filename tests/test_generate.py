@@ -333,11 +333,6 @@ def test_real_answers_are_paired_and_the_table_runs_through_infer(clean_server):
     assert np.isfinite(inference.to_frame()["width"]).all()
 
 
-@pytest.mark.xfail(
-    reason="empty values as non-response and draws as clusters (issue 13 items 5-6)",
-    raises=ValueError,
-    strict=False,
-)
 def test_a_table_with_draws_and_unparseable_answers_runs_through_infer(server):
     questions, personas = make_questions(12), make_personas(12)
     real = pd.DataFrame(

@@ -41,6 +41,8 @@ def test_coverage_flag_uses_monte_carlo_error_and_rounding():
     assert not coverage_flag(0.9178, 0.92, reps=None, paper_reps=None)
     assert coverage_flag(0.90, 0.92, reps=None, paper_reps=None)
     assert not coverage_flag(0.5, math.nan, reps=None, paper_reps=None)
+    # no finite interval (coverage over finite intervals is NaN) differs from a stated number
+    assert coverage_flag(math.nan, 1.0, reps=None, paper_reps=None)
 
 
 def test_width_flag_relative_tolerance_and_rounding():
@@ -49,6 +51,7 @@ def test_width_flag_relative_tolerance_and_rounding():
     assert not width_flag(0.36484, 0.365, relative=None)
     assert width_flag(0.3640, 0.365, relative=None)
     assert not width_flag(1.0, math.nan, relative=None)
+    assert width_flag(math.nan, 0.365, relative=None)
 
 
 def test_markdown_table():
@@ -101,6 +104,10 @@ def test_pew_reproduces_the_papers_numbers_and_writes_forest_plots(tmp_path, agg
         assert summary.loc[("loo", "synthetic-only", 0.1, coord), "coverage"] == 0.0
     assert summary.loc[("loo", "exchangeable", 0.1, "all"), "tasks"] == 48
     assert summary.loc[("temporal", "exchangeable", 0.2, "all"), "tasks"] == 8
+    # 40 history tasks are too few for this split at alpha 0.1: counted as infinite, not covered
+    temporal = summary.loc[("temporal", "exchangeable", 0.1, "all")]
+    assert temporal["infinite"] == 16 and temporal["finite"] == 0
+    assert math.isnan(temporal["coverage"]) and math.isnan(temporal["mean_width"])
     assert result.flagged == 0
     assert any("too few for a finite band" in note for note in result.notes)
     for name in ("forest_pew_loo.png", "forest_pew_temporal.png", "pew_tasks.csv"):

@@ -292,9 +292,12 @@ def test_bounds_clip_final_intervals():
 def test_infeasible_band_gives_infinite_width_not_a_silent_number():
     # T = 10 at alpha3 = 0.07 needs 28 history tasks.
     result = coverage_study(reps=20, tasks=10, methods=["exchangeable"], seed=1, per_rep=True)
-    assert math.isinf(result.summary.loc[0, "mean_width"])
     assert not result.per_rep["feasible"].any()
-    assert result.summary.loc[0, "coverage"] == 1.0
+    assert np.isinf(result.per_rep["width"]).all()
+    # infinite intervals are counted, not summarized as covering: no finite one to summarize
+    row = result.summary.iloc[0]
+    assert (row["finite"], row["infinite"]) == (0, 20)
+    assert math.isnan(row["coverage"]) and math.isnan(row["mean_width"])
 
 
 @pytest.mark.parametrize(
@@ -377,7 +380,7 @@ def test_cli_simulate_table_and_json(app):
         app, ["simulate", "--tasks", "10", "--reps", "5", "-m", "exchangeable", "-f", "json"]
     )
     assert as_json.exit_code == 0, as_json.output
-    assert '"mean_width": "inf"' in as_json.stdout
+    assert '"infinite": 5' in as_json.stdout and '"mean_width": null' in as_json.stdout
 
 
 def test_cli_simulate_errors_are_one_line(app):

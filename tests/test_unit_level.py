@@ -18,6 +18,8 @@ N_HISTORY = 9
 # k_L = floor(10 * 0.175) = 1 and k_U = ceil(10 * 0.825) = 9
 ALPHA = 0.5
 K_LOWER, K_UPPER = 1, 9
+# the hand computations use the paper's split (the default is "auto")
+PAPER = "prop:0.1,0.2,0.7"
 
 
 def hajek(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
@@ -84,7 +86,7 @@ def algorithm1(frame: pd.DataFrame, *, paired: bool, weighted: bool, alpha: floa
 )
 def test_wald_unit_level_matches_hand_computation(make_long, paired, weighted):
     frame = make_long(n_history=N_HISTORY, paired=paired, weighted=weighted, seed=3)
-    result = synthinfer.infer(frame, alpha=ALPHA, method="exchangeable")
+    result = synthinfer.infer(frame, alpha=ALPHA, method="exchangeable", allocation=PAPER)
     rows = result.to_frame()
     assert len(rows) == 1
     row = rows.iloc[0]
@@ -100,8 +102,9 @@ def test_wald_unit_level_matches_hand_computation(make_long, paired, weighted):
 def test_paired_and_unpaired_differ(make_long):
     # the same values read as paired or as unpaired give different gap intervals
     frame = make_long(n_history=N_HISTORY, paired=True, seed=4)
-    paired = synthinfer.infer(frame, alpha=ALPHA).to_frame().iloc[0]
-    unpaired = synthinfer.infer(frame.drop(columns="unit"), alpha=ALPHA).to_frame().iloc[0]
+    paired = synthinfer.infer(frame, alpha=ALPHA, allocation=PAPER).to_frame().iloc[0]
+    unpaired = synthinfer.infer(frame.drop(columns="unit"), alpha=ALPHA, allocation=PAPER)
+    unpaired = unpaired.to_frame().iloc[0]
     assert paired["gap_lower"] != pytest.approx(unpaired["gap_lower"], rel=1e-6)
     expected = algorithm1(frame.drop(columns="unit"), paired=False, weighted=False)
     assert unpaired["gap_upper"] == pytest.approx(expected["gap_upper"], rel=1e-12)
@@ -127,7 +130,12 @@ def test_finite_sample_unit_level(make_long):
 def test_hoeffding_unit_level(make_long, paired):
     frame = make_long(n_history=N_HISTORY, paired=paired, binary=True, n_real=30, n_synth=40)
     result = synthinfer.infer(
-        frame, alpha=ALPHA, interval="hoeffding", bounds=(0, 1), method="exchangeable"
+        frame,
+        alpha=ALPHA,
+        interval="hoeffding",
+        bounds=(0, 1),
+        method="exchangeable",
+        allocation=PAPER,
     )
     row = result.to_frame().iloc[0]
     alpha1, alpha2, _ = Allocation.parse("prop:0.1,0.2,0.7").split(ALPHA)
@@ -159,8 +167,11 @@ def test_hoeffding_unit_level(make_long, paired):
 
 def test_hoeffding_needs_bounds_and_bounded_data(make_long):
     frame = make_long(n_history=N_HISTORY, binary=True)
+    # 0/1 values get bounds [0, 1] by default; with bounds turned off Hoeffding has no range
     with pytest.raises(ValueError, match="--interval hoeffding needs the data's range"):
-        synthinfer.infer(frame, alpha=ALPHA, interval="hoeffding")
+        synthinfer.infer(frame, alpha=ALPHA, interval="hoeffding", bounds="none")
+    with pytest.warns(UserWarning, match=r"values are 0/1: bounds \[0, 1\]"):
+        assert len(synthinfer.infer(frame, alpha=ALPHA, interval="hoeffding")) == 1
     unbounded = make_long(n_history=N_HISTORY)
     with pytest.raises(ValueError, match="fall outside --bounds 0,1"):
         synthinfer.infer(unbounded, alpha=ALPHA, interval="hoeffding", bounds=(0, 1))

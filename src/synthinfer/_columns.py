@@ -70,8 +70,19 @@ UNIT_STATISTICS_COLUMNS = (
     "n_pairs",
     "gap_mean",
     "gap_var",
+    "n_synth_rows",
+    "n_real_rows",
+    "n_missing_synth",
+    "n_missing_real",
+    "n_pairs_lost",
 )
-"""Per-task sufficient statistics of a unit-level table (then its task attributes)."""
+"""Per-task sufficient statistics of a unit-level table (then its task attributes).
+
+``n_synth``, ``n_real`` and ``n_pairs`` count units (each row is its own unit
+without a ``unit`` column); ``n_*_rows`` count the rows with a value behind
+them, ``n_missing_*`` the rows with an empty value (non-response), and
+``n_pairs_lost`` the units with rows of both sources left out of the paired
+gap because one side's values are all empty."""
 
 BATTLE_COLUMNS = ("model", "opponent", "human", "judge", "count")
 """Counts of a battle log per (model, opponent, human verdict, judge verdict)."""
@@ -116,6 +127,8 @@ COVERAGE_COLUMNS = (
     "alpha",
     "coord",
     "tasks",
+    "finite",
+    "infinite",
     "coverage",
     "coverage_mcse",
     "joint_coverage",
@@ -124,13 +137,17 @@ COVERAGE_COLUMNS = (
     "w1",
     "w2",
     "w3",
-    "infeasible",
 )
-"""A backtest's coverage summary: one row per method × α × coordinate."""
+"""A backtest's coverage summary: one row per method × α × coordinate.
+
+``finite`` and ``infinite`` count the intervals; coverage and widths are over
+the finite ones."""
 
 STUDY_COLUMNS = (
     "method",
     "alpha",
+    "finite",
+    "infinite",
     "coverage",
     "coverage_mcse",
     "mean_width",
@@ -141,7 +158,8 @@ STUDY_COLUMNS = (
     "reps",
     "tasks",
 )
-"""A Monte Carlo study's summary: one row per method × α."""
+"""A Monte Carlo study's summary: one row per method × α (coverage and widths over
+the ``finite`` replications; ``infinite`` counts the others)."""
 
 STUDY_REP_COLUMNS = (
     "rep",

@@ -26,6 +26,7 @@ __all__ = [
     "check_range",
     "check_seed",
     "number_list",
+    "shown",
     "split_list",
 ]
 
@@ -34,6 +35,23 @@ MAX_ALPHA = 0.5
 """The largest miscoverage level accepted from users (a larger one is a typed confidence level)."""
 DEFAULT_ALPHA = 0.1
 """The miscoverage level when none is given."""
+
+
+def shown(value: Any) -> str:
+    """A value as a message shows it: numbers plainly (no NumPy reprs), other values by repr.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> shown(np.float64(2.0)), shown((np.int64(1), 0.5)), shown("x")
+    ('2', '(1, 0.5)', "'x'")
+    """
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return f"{float(value):g}" if not isinstance(value, numbers.Integral) else str(int(value))
+    if isinstance(value, tuple | list):
+        inner = ", ".join(shown(item) for item in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    return repr(value)
 
 
 def split_list(values: str | Iterable[Any] | None) -> list[str]:
@@ -190,13 +208,15 @@ def check_bounds(bounds: Any) -> tuple[float, float] | None:
         try:
             bounds = tuple(float(part) for part in bounds.split(","))
         except ValueError:
-            raise ValueError(f"bounds must be 'LO,HI' numbers, got {bounds!r}") from None
+            raise ValueError(f"bounds must be 'LO,HI' numbers, got {shown(bounds)}") from None
     try:
         pair = tuple(float(b) for b in bounds)
     except (TypeError, ValueError):
-        raise ValueError(f"bounds must be two finite numbers LO < HI, got {bounds!r}") from None
+        raise ValueError(
+            f"bounds must be two finite numbers LO < HI, got {shown(bounds)}"
+        ) from None
     if len(pair) != 2 or not all(math.isfinite(b) for b in pair) or not pair[0] < pair[1]:
-        raise ValueError(f"bounds must be two finite numbers LO < HI, got {bounds!r}")
+        raise ValueError(f"bounds must be two finite numbers LO < HI, got {shown(bounds)}")
     return pair[0], pair[1]
 
 
@@ -210,7 +230,7 @@ def check_choice(value: Any, choices: Collection[str], name: str) -> str:
     """
     text = getattr(value, "value", value)  # accept a str Enum member
     if text not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+        raise ValueError(f"{name} must be one of {list(choices)}, got {shown(value)}")
     return str(text)
 
 
@@ -232,7 +252,7 @@ def check_count(value: Any, name: str, minimum: int = 1) -> int:
     )
     whole = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if not whole or not math.isfinite(value) or value != int(value) or int(value) < minimum:
-        raise ValueError(f"{name} must be {what}, got {value!r}")
+        raise ValueError(f"{name} must be {what}, got {shown(value)}")
     return int(value)
 
 
@@ -259,8 +279,8 @@ def check_range(
             what = "positive" if low == 0 and low_open else f"at least {low:g}"
             if low == 0 and not low_open:
                 what = "non-negative"
-            raise ValueError(f"{name} must be {what}, got {value!r}")
-        raise ValueError(f"{name} must lie in {where}, got {value!r}")
+            raise ValueError(f"{name} must be {what}, got {shown(value)}")
+        raise ValueError(f"{name} must lie in {where}, got {shown(value)}")
     return number
 
 

@@ -33,6 +33,11 @@ the width would shrink by about ``1 − sqrt(1 − R²) ≥ 13%``). Some such
 dependence is expected even under exchangeability: the synthetic estimate
 contains the bias itself, so gaps regress on it (in the paper's simulated
 model ``R²`` is about 0.14, and 5% of histories of 100 tasks cross 25%).
+
+Remedies are suggested only when they can run at ``alpha / D`` with some
+allocation (``α3 → α/D``): every ``--group-by`` group needs ``min_history(α3)``
+history tasks, ``--adjust`` no target level the history lacks (``_Remedies``);
+otherwise the finding says why not, or that no remedy is feasible.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ import pandas as pd
 
 from synthinfer._columns import SUMMARY_RESERVED
 from synthinfer._validation import check_alpha, check_count, check_seed, split_list
-from synthinfer.conformal import conformal_lower, conformal_upper
+from synthinfer.allocation import Allocation
+from synthinfer.conformal import conformal_lower, conformal_upper, min_history
 
 __all__ = ["DiagnosticReport", "Finding", "diagnose", "history_summary"]
 
@@ -55,6 +61,9 @@ OUTLIER_Z = 3.5
 OUTLIER_FAMILY_LEVEL = 0.01
 MIN_EXPLAINED = 0.25
 REQUIRED = ("task", "synth_estimate", "gap_estimate")
+TIME_HALF = "time half"
+PAPER_ALLOCATION = "prop:0.1,0.2,0.7"
+"""The allocation remedies are judged with when none is given (the paper's)."""
 
 
 @dataclass(frozen=True)
@@ -76,9 +85,14 @@ class Finding:
     message : str
         Plain-language finding with its evidence.
     remedy : str
-        Suggested remedy (empty when nothing is flagged).
+        Suggested remedy, only ones that can run at the report's alpha, with
+        the remedies ruled out and why; when none can run it says "no remedy
+        is feasible ..." (empty when nothing is flagged).
     coord : str
         Coordinate (empty for scalar tables).
+    feasible : bool
+        Whether ``remedy`` suggests something that can run (``False`` when a
+        flagged finding has no feasible remedy).
     """
 
     test: str
@@ -89,6 +103,7 @@ class Finding:
     message: str
     remedy: str = ""
     coord: str = ""
+    feasible: bool = True
 
 
 @dataclass(frozen=True)
@@ -125,8 +140,8 @@ class DiagnosticReport:
 
     @property
     def remedies(self) -> tuple[str, ...]:
-        """Distinct suggested remedies of flagged findings."""
-        return tuple(dict.fromkeys(f.remedy for f in self.flagged if f.remedy))
+        """Distinct suggested remedies of flagged findings (only ones that can run)."""
+        return tuple(dict.fromkeys(f.remedy for f in self.flagged if f.remedy and f.feasible))
 
     def to_frame(self) -> pd.DataFrame:
         """One row per finding."""
@@ -134,14 +149,10 @@ class DiagnosticReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain Python objects (for JSON)."""
-        return {
-            "alpha": self.alpha,
-            "level": self.level,
-            "n_history": self.n_history,
-            "n_permutations": self.n_permutations,
-            "outliers": list(self.outliers),
-            "findings": [asdict(f) for f in self.findings],
-        }
+        plain = {name: getattr(self, name) for name in ("alpha", "level", "n_history")}
+        findings = [asdict(f) for f in self.findings]
+        extra = {"outliers": list(self.outliers), "findings": findings}
+        return {**plain, "n_permutations": self.n_permutations, **extra}
 
     def summary(self) -> str:
         """Readable report: flagged findings first, then the rest."""
@@ -157,6 +168,9 @@ class DiagnosticReport:
             lines.append(f"{mark} {where}{finding.test}: {finding.message}")
             if finding.flagged and finding.remedy:
                 lines.append(f"     remedy: {finding.remedy}")
+        if self.flagged and not any(f.feasible for f in self.flagged):
+            end = f"{self.n_history} history tasks: add history tasks or raise alpha."
+            lines.append(f"No remedy is feasible at alpha {self.alpha:g} with {end}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -218,6 +232,127 @@ def _holm(p_values: Sequence[float]) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------
+# Remedies that can run
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Remedies:
+    """Which remedies can run at the user's alpha, for one coordinate's history and targets.
+
+    A band calibrated on ``T`` history tasks is finite for some allocation when
+    ``T >= min_history(α/D)`` (the best case ``α3 → α/D``: the automatic
+    allocation's limit and the level of ``finite-sample``); the given
+    allocation needs ``min_history(α3)``. Remedies are feasible in the best
+    case, with a note when the given allocation is not enough.
+    """
+
+    history: pd.DataFrame
+    targets: pd.DataFrame
+    alpha: float
+    n_coords: int
+    allocation: Allocation
+
+    @property
+    def level(self) -> str:
+        per = f" ({self.alpha / self.n_coords:g} per coordinate)" if self.n_coords > 1 else ""
+        return f"alpha {self.alpha:g}{per}"
+
+    def _size(self, size: int, what: str) -> tuple[str | None, str]:
+        """``(why not, note)`` for a band calibrated on ``size`` history tasks."""
+        per, split = self.alpha / self.n_coords, self.allocation
+        split = split.resolve(per, size) if split.kind == "auto" else split
+        fewest, needed = min_history(per), min_history(split.split(per)[2])
+        if size < fewest:
+            return (
+                f"{what} {size} history task(s), and a finite band at {self.level} needs at "
+                f"least {fewest} even with all of it for the band (alpha3 = alpha/D)"
+            ), ""
+        if size < needed:
+            return None, (
+                f" ({what} {size} history task(s): enough only with a larger alpha3 than "
+                f"{self.allocation.spec} gives, which needs {needed}; e.g. the auto allocation "
+                f"or method 'finite-sample')"
+            )
+        return None, ""
+
+    def _columns(self, name: str) -> tuple[pd.Series, pd.Series, str | None]:
+        """History and target values of ``name`` as text, and why they cannot be used."""
+        targets = self.targets[name] if name in self.targets.columns else pd.Series(dtype=object)
+        missing = self.history[name].isna().any() or targets.isna().any()
+        why = f"'{name}' has missing values" if missing else None
+        return self.history[name].astype(str), targets.astype(str), why
+
+    def group_by(self, name: str) -> tuple[str | None, str]:
+        """``(why not, note)`` for ``--group-by name``: every group needs its own history."""
+        history, targets, why = self._columns(name)
+        if why:
+            return why, ""
+        counts = history.value_counts().reindex(history.unique().tolist() + list(targets))
+        level, size = str(counts.fillna(0).idxmin()), int(counts.fillna(0).min())
+        return self._size(size, f"the smallest group ({name} = '{level}') has")
+
+    def adjust(self, name: str, categorical: bool) -> tuple[str | None, str]:
+        """``(why not, note)`` for ``--adjust name``."""
+        why, note = self._size(len(self.history), "there are")
+        if why or name == "synth_estimate":
+            return why, note
+        history, targets, why = self._columns(name)
+        if why or not categorical:
+            return why, note
+        unseen = sorted(set(targets) - set(history))
+        if unseen:
+            return f"target task(s) have {name} = '{unseen[0]}', a level no history task has", ""
+        counts = history.value_counts()
+        if (counts == 1).any():
+            note += (
+                f" (a leave-one-out backtest stops at the task with {name} = "
+                f"'{counts.index[counts == 1][0]}': no other task has that level)"
+            )
+        return None, note
+
+    def choose(
+        self, options: Sequence[tuple[str, str, tuple[str | None, str]]]
+    ) -> tuple[str, bool]:
+        """The remedy from ``(flag, suggestion, (why not, note))`` options, and if one can run."""
+        can = [text + note for _, text, (why, note) in options if why is None]
+        cannot = [f"{flag}: {why}" for flag, _, (why, _note) in options if why is not None]
+        if not can:
+            size = len(self.history)
+            text = f"no remedy is feasible at {self.level} with {size} history tasks; "
+            return text + "; ".join(cannot), False
+        return " or ".join(can) + "".join(f"; not {text}" for text in cannot), True
+
+    def for_attribute(self, name: str, categorical: bool) -> tuple[str, bool]:
+        """Remedies for a gap that depends on the attribute ``name``."""
+        adjust = (f"--adjust {name}", f"adjust for it (--adjust {name})")
+        options = [(*adjust, self.adjust(name, categorical))]
+        if categorical:
+            group = (f"--group-by {name}", f"calibrate within groups (--group-by {name})")
+            return self.choose([(*group, self.group_by(name)), *options])
+        kernel = (f"--kernel {name}", f"kernel weights on it (weighted, --kernel {name})")
+        return self.choose([*options, (*kernel, self._size(len(self.history), "there are"))])
+
+    def for_trend(self, time_col: str) -> tuple[str, bool]:
+        """Remedies for a history that drifts in time."""
+        text = (
+            "history drifts, so a later target is not exchangeable with it: use method "
+            "'weighted' with recency weights (--decay RHO), and check with "
+            f"`backtest --protocol temporal --time-col {time_col}`"
+        )
+        return self.choose([("weighted", text, self._size(len(self.history), "there are"))])
+
+    def for_synth_estimate(self) -> tuple[str, bool]:
+        """Remedies for a gap that depends on the synthetic estimate."""
+        text = (
+            "adjust for it (--adjust synth_estimate): the band is then centred at each "
+            "target's predicted gap"
+        )
+        why = self.adjust("synth_estimate", categorical=False)
+        return self.choose([("--adjust synth_estimate", text, why)])
+
+
+# ---------------------------------------------------------------------------
 # Checks
 # ---------------------------------------------------------------------------
 
@@ -229,11 +364,16 @@ def _loo_covered(gaps: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def _calibration_finding(
-    frame: pd.DataFrame, gaps: np.ndarray, alpha: float, groups: dict[str, np.ndarray], coord: str
+    gaps: np.ndarray,
+    alpha: float,
+    groups: dict[str, np.ndarray],
+    coord: str,
+    remedies: _Remedies,
+    time_col: str,
 ) -> Finding:
     covered = _loo_covered(gaps, alpha)
     overall = float(covered.mean())
-    worst: tuple[str, float, int] | None = None
+    worst: tuple[str, str, float, int] | None = None
     parts = []
     for name, labels in groups.items():
         for level in np.unique(labels):
@@ -241,8 +381,8 @@ def _calibration_finding(
             coverage = float(covered[mask].mean())
             parts.append(f"{name}={level}: {coverage:.2f} (n={mask.sum()})")
             slack = 2.0 * np.sqrt(alpha * (1 - alpha) / mask.sum())
-            if coverage < 1 - alpha - slack and (worst is None or coverage < worst[1]):
-                worst = (f"{name}={level}", coverage, int(mask.sum()))
+            if coverage < 1 - alpha - slack and (worst is None or coverage < worst[2]):
+                worst = (name, str(level), coverage, int(mask.sum()))
     detail = "; ".join(parts)
     message = (
         f"leave-one-out finite-sample coverage of history gaps is {overall:.2f} "
@@ -251,21 +391,16 @@ def _calibration_finding(
     )
     if worst is None:
         return Finding("calibration", overall, np.nan, np.nan, False, message, "", coord)
+    name, level, coverage, size = worst
     message += (
-        f". Tasks with {worst[0]} are covered only {worst[1]:.0%} of the time "
-        f"(n={worst[2]}): intervals are miscalibrated for them"
+        f". Tasks with {name}={level} are covered only {coverage:.0%} of the time "
+        f"(n={size}): intervals are miscalibrated for them"
     )
-    remedy = _remedy_for(worst[0].split("=")[0])
-    return Finding("calibration", overall, np.nan, np.nan, True, message, remedy, coord)
-
-
-def _remedy_for(name: str) -> str:
-    if name == "time half":
-        return (
-            "use method 'weighted' with recency weights (--decay RHO) and check with a "
-            "temporal backtest"
-        )
-    return f"calibrate within groups (--group-by {name}) or adjust for it (--adjust {name})"
+    if name == TIME_HALF:
+        remedy, feasible = remedies.for_trend(time_col)
+    else:
+        remedy, feasible = remedies.for_attribute(name, categorical=True)
+    return Finding("calibration", overall, np.nan, np.nan, True, message, remedy, coord, feasible)
 
 
 def _outlier_finding(
@@ -291,9 +426,8 @@ def _outlier_finding(
         "known attribute use --group-by or --adjust (do not drop them silently: they widen "
         "the band honestly)"
     )
-    return Finding(
-        "outliers", float(len(outliers)), np.nan, np.nan, True, message, remedy, coord
-    ), (outliers)
+    count = float(len(outliers))
+    return Finding("outliers", count, np.nan, np.nan, True, message, remedy, coord), outliers
 
 
 def _attribute_columns(frame: pd.DataFrame, time_col: str, attributes: Sequence[str] | None):
@@ -327,28 +461,21 @@ def _tests(
     permuted: np.ndarray,
     time_col: str,
     attributes: list[str],
-) -> list[tuple[str, float, float, str, str, float]]:
-    """Raw tests: (name, statistic, p-value, description, remedy, explained share or NaN)."""
+    remedies: _Remedies,
+) -> list[tuple[str, float, float, str, tuple[str, bool], float]]:
+    """Raw tests: (name, statistic, p-value, description, (remedy, feasible), explained share)."""
     tests = []
     if time_col in frame.columns and frame[time_col].nunique() > 1:
         r, p = _correlation_test(gaps, frame[time_col].to_numpy(dtype=float), permuted)
-        tests.append(
-            (
-                "trend",
-                r,
-                p,
-                f"gaps {'rise' if r > 0 else 'fall'} with '{time_col}' (correlation {r:.2f})",
-                "history drifts, so a later target is not exchangeable with it: use method "
-                "'weighted' with recency weights (--decay RHO), and check with "
-                f"`backtest --protocol temporal --time-col {time_col}`",
-                np.nan,
-            )
-        )
+        direction = "rise" if r > 0 else "fall"
+        text = f"gaps {direction} with '{time_col}' (correlation {r:.2f})"
+        tests.append(("trend", r, p, text, remedies.for_trend(time_col), np.nan))
     for name in attributes:
         series = frame[name]
         if series.nunique() < 2:
             continue
-        if _is_categorical(series):
+        categorical = _is_categorical(series)
+        if categorical:
             labels = series.astype(str).to_numpy()
             stat, p = _anova_test(gaps, labels, permuted)
             means = pd.Series(gaps).groupby(labels).mean()
@@ -356,25 +483,15 @@ def _tests(
             k = len(means)
             r2 = stat * (k - 1) / (stat * (k - 1) + len(gaps) - k)
             text = f"mean gap differs across '{name}' levels ({described}; F = {stat:.1f})"
-            remedy = f"calibrate within groups (--group-by {name}) or adjust (--adjust {name})"
         else:
             stat, p = _correlation_test(gaps, series.to_numpy(dtype=float), permuted)
             r2 = stat**2
             text = f"gap correlates with '{name}' (correlation {stat:.2f})"
-            remedy = f"adjust for it (--adjust {name}), or kernel weights on it (weighted)"
+        remedy = remedies.for_attribute(name, categorical)
         tests.append((f"attribute:{name}", stat, p, _explained(text, r2), remedy, r2))
     r, p = _correlation_test(gaps, frame["synth_estimate"].to_numpy(dtype=float), permuted)
-    tests.append(
-        (
-            "synth_estimate",
-            r,
-            p,
-            _explained(f"gap correlates with the synthetic estimate (correlation {r:.2f})", r**2),
-            "adjust for it (--adjust synth_estimate): the band is then centred at each "
-            "target's predicted gap",
-            r**2,
-        )
-    )
+    text = _explained(f"gap correlates with the synthetic estimate (correlation {r:.2f})", r**2)
+    tests.append(("synth_estimate", r, p, text, remedies.for_synth_estimate(), r**2))
     return tests
 
 
@@ -401,15 +518,16 @@ def _diagnose_one(
     n_permutations: int,
     rng: np.random.Generator,
     coord: str,
+    remedies: _Remedies,
 ) -> tuple[list[Finding], tuple[str, ...]]:
     gaps = frame["gap_estimate"].to_numpy(dtype=float)
     if len(gaps) < 4:
         raise ValueError(f"diagnose needs at least 4 history tasks, got {len(gaps)}")
     permuted = _permutations(gaps, n_permutations, rng)
-    raw = _tests(frame, gaps, permuted, time_col, attributes)
+    raw = _tests(frame, gaps, permuted, time_col, attributes, remedies)
     adjusted = _holm([t[2] for t in raw])
     findings = []
-    for (name, stat, p, text, remedy, r2), p_adj in zip(raw, adjusted, strict=True):
+    for (name, stat, p, text, (remedy, feasible), r2), p_adj in zip(raw, adjusted, strict=True):
         significant = bool(p_adj <= level)
         flagged = significant and (np.isnan(r2) or r2 >= MIN_EXPLAINED)
         verdict = "evidence" if significant else "no evidence"
@@ -426,6 +544,7 @@ def _diagnose_one(
                 message,
                 remedy if flagged else "",
                 coord,
+                feasible or not flagged,
             )
         )
     groups = {
@@ -435,8 +554,8 @@ def _diagnose_one(
     }
     if time_col in frame.columns and frame[time_col].nunique() > 1:
         times = frame[time_col].to_numpy(dtype=float)
-        groups["time half"] = np.where(times > np.median(times), "late", "early")
-    findings.append(_calibration_finding(frame, gaps, alpha, groups, coord))
+        groups[TIME_HALF] = np.where(times > np.median(times), "late", "early")
+    findings.append(_calibration_finding(gaps, alpha, groups, coord, remedies, time_col))
     outlier, names = _outlier_finding(frame["task"].to_numpy(), gaps, coord)
     findings.append(outlier)
     return findings, names
@@ -451,6 +570,7 @@ def diagnose(
     n_permutations: int = 9999,
     seed: int = 0,
     level: float = 0.05,
+    allocation: str | Allocation | None = None,
 ) -> DiagnosticReport:
     """Is task exchangeability plausible for this history?
 
@@ -460,7 +580,9 @@ def diagnose(
         Per-task summary table (see DESIGN.md); rows without ``gap_estimate``
         (targets) are ignored. A ``coord`` column is analysed per coordinate.
     alpha : float
-        Level of the leave-one-out calibration check.
+        Level of the leave-one-out calibration check, and the level at which a
+        suggested remedy must give finite intervals (divided by the number of
+        coordinates, as the methods do).
     time_col : str
         Column ordering tasks in time (skipped when absent).
     attributes : sequence of str, optional
@@ -472,6 +594,10 @@ def diagnose(
         Seed of the permutations.
     level : float
         Holm-adjusted significance level for flagging.
+    allocation : str or Allocation, optional
+        Budget split the remedies are judged with (default the paper's
+        ``prop:0.1,0.2,0.7``). A remedy is suggested when some allocation
+        gives finite intervals (``α3 → α/D``); it says so when this one does not.
 
     Returns
     -------
@@ -482,12 +608,23 @@ def diagnose(
     n_permutations = check_count(n_permutations, "n_permutations", minimum=99)
     seed = check_seed(seed)
     frame = history_summary(data)
+    split = Allocation.parse(PAPER_ALLOCATION if allocation is None else allocation)
     names = _attribute_columns(frame, time_col, attributes)
     rng = np.random.default_rng(seed)
     findings: list[Finding] = []
     outliers: list[str] = []
-    parts = frame.groupby("coord", sort=False) if "coord" in frame.columns else [("", frame)]
+    targets = data[data["gap_estimate"].isna()]
+    by_coord = "coord" in frame.columns
+    parts = frame.groupby("coord", sort=False) if by_coord else [("", frame)]
+    n_coords = int(frame["coord"].nunique()) if by_coord else 1
     for coord, part in parts:
+        remedies = _Remedies(
+            history=part,
+            targets=targets[targets["coord"] == coord] if by_coord else targets,
+            alpha=float(alpha),
+            n_coords=n_coords,
+            allocation=split,
+        )
         found, odd = _diagnose_one(
             part.reset_index(drop=True),
             alpha=alpha,
@@ -497,6 +634,7 @@ def diagnose(
             n_permutations=int(n_permutations),
             rng=rng,
             coord=str(coord),
+            remedies=remedies,
         )
         findings.extend(found)
         outliers.extend(odd)

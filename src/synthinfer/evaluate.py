@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
@@ -27,9 +27,15 @@ from synthinfer._validation import (
     split_list,
 )
 from synthinfer.adjust import ADJUST_MODES, CovariateAdjustment, group_history_mask
-from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
-from synthinfer.data import Estimand, TaskData, TaskStatistics, time_values
-from synthinfer.methods import History, calibrate, check_methods
+from synthinfer.allocation import AUTO_ALLOCATION, Allocation
+from synthinfer.data import (
+    Estimand,
+    TaskData,
+    TaskStatistics,
+    backtest_folds,
+    design_allocation,
+)
+from synthinfer.methods import ADJUSTED_TASK_ONLY, History, calibrate, check_methods
 from synthinfer.results import BacktestResult, InferenceResult, IntervalResult, coverage_summary
 from synthinfer.weights import kernel_weights, recency_weights
 
@@ -83,9 +89,10 @@ class Settings:
     interval: str | None
     group_by: str | None
     n_bootstrap: int
-    seed: int | None
+    seed: int
     weighting: Weighting
     adjustment: Adjustment
+    auto_bounds: bool = False
 
     @classmethod
     def from_arguments(
@@ -109,7 +116,12 @@ class Settings:
         adjust_mode: str,
         penalty: float,
     ) -> Settings:
-        """Check every option once, with one clear message per problem."""
+        """Check every option once, with one clear message per problem.
+
+        ``bounds=None`` asks for the default bounds of the data (``auto_bounds``,
+        see :meth:`for_data`); ``seed=None`` draws a fresh seed, kept so that
+        the run can be repeated.
+        """
         methods = check_methods(method)
         adjustment = Adjustment(
             columns=tuple(split_list(adjust)),
@@ -120,6 +132,8 @@ class Settings:
             raise ValueError("--adjust cannot be combined with method 'weighted'")
         if adjustment.columns and methods == ("synthetic-only",):
             raise ValueError("--adjust has no effect on 'synthetic-only'; pick another method")
+        if adjustment.columns and "task-only" in methods:
+            raise ValueError(ADJUSTED_TASK_ONLY)
         return cls(
             alphas=check_levels(alpha, level),
             methods=methods,
@@ -129,7 +143,7 @@ class Settings:
             interval=interval,
             group_by=group_by,
             n_bootstrap=check_count(n_bootstrap, "n_bootstrap"),
-            seed=check_seed(seed),
+            seed=_seed(seed),
             weighting=Weighting(
                 decay=None
                 if decay is None
@@ -139,7 +153,38 @@ class Settings:
                 mismatch=check_range(mismatch, "mismatch", 0.0, 1.0),
             ),
             adjustment=adjustment,
+            auto_bounds=bounds is None,
         )
+
+    def for_data(self, data: TaskData) -> Settings:
+        """The settings with the data's bounds: checked when given, else the default.
+
+        Explicit bounds must hold the data (:meth:`TaskData.check_bounds`).
+        Without bounds, a unit-level table whose values are all 0 or 1 gets
+        ``[0, 1]``, said once in a warning; ``bounds="none"`` turns it off.
+        """
+        if self.bounds is not None:
+            data.check_bounds(self.bounds)
+            return self
+        default = data.default_bounds() if self.auto_bounds else None
+        if default is None:
+            return self
+        warnings.warn(
+            f"{data.name}: values are 0/1: bounds [0, 1] (give bounds='none' to turn off)",
+            stacklevel=3,
+        )
+        return replace(self, bounds=default)
+
+    def randomized(self, data: TaskData) -> bool:
+        """Whether a run on ``data`` draws random numbers (bootstrap, quantiles, a split)."""
+        split = bool(self.adjustment.columns) and self.adjustment.mode == "split"
+        return _resamples(data, self) or split
+
+
+def _seed(seed: int | None) -> int:
+    """The checked seed; ``None`` draws fresh entropy (returned, so the run can be repeated)."""
+    checked = check_seed(seed)
+    return int(np.random.SeedSequence().entropy) if checked is None else checked
 
 
 def _decay_weights(data: TaskData, target: str, history: Sequence[str], decay: float) -> np.ndarray:
@@ -323,9 +368,9 @@ def _calibrate_all(
             past = _history_for(data, stats, target, history, settings, adjuster)
             for method in settings.methods:
                 for alpha in settings.alphas:
-                    calibration = calibrate(
-                        method, target_family, past, alpha / n_coords, settings.allocation
-                    )
+                    level = alpha / n_coords
+                    allocation = design_allocation(settings.allocation, method, level, past, stats)
+                    calibration = calibrate(method, target_family, past, level, allocation)
                     results.append(
                         IntervalResult.from_calibration(
                             calibration,
@@ -334,7 +379,7 @@ def _calibrate_all(
                             alpha=alpha,
                             n_coords=n_coords,
                             bounds=settings.bounds,
-                            allocation=settings.allocation,
+                            allocation=allocation,
                             target=target_family,
                             history=past,
                         )
@@ -379,7 +424,7 @@ def infer(
     alpha: float | Sequence[float] | None = None,
     level: float | Sequence[float] | None = None,
     method: str | Sequence[str] = "exchangeable",
-    allocation: str | Allocation = DEFAULT_ALLOCATION,
+    allocation: str | Allocation = AUTO_ALLOCATION,
     bounds: tuple[float, float] | str | None = None,
     estimand: str | Estimand = "mean",
     interval: str | None = None,
@@ -388,7 +433,7 @@ def infer(
     adjust: str | Sequence[str] | None = None,
     adjust_mode: str = "full",
     n_bootstrap: int = 2000,
-    seed: int | None = None,
+    seed: int | None = 0,
     kernel: str | Sequence[str] | None = None,
     bandwidth: float = 1.0,
     mismatch: float = 0.5,
@@ -410,10 +455,15 @@ def infer(
         ``exchangeable``, ``weighted``, ``finite-sample``, ``task-only``,
         ``synthetic-only``.
     allocation : str or Allocation
-        Budget split, ``prop:A,B,C`` or ``abs:A1,A2``.
-    bounds : (float, float) or "LO,HI", optional
+        Budget split: ``auto`` (default; chosen per target and coordinate
+        from the history size and standard errors, never the gaps, and finite
+        whenever some split is: see :mod:`synthinfer.allocation`),
+        ``prop:A,B,C`` or ``abs:A1,A2``.
+    bounds : (float, float) or "LO,HI" or "none", optional
         Range of the estimand: final intervals are clipped to it (and
-        Hoeffding assumes it).
+        Hoeffding assumes it); the data must lie within it. By default a
+        unit-level table whose values are all 0 or 1 gets ``[0, 1]`` (with a
+        warning that says so); ``"none"`` turns that off.
     estimand : str
         ``mean`` or ``quantile:Q`` (unit-level data).
     interval : {"wald", "hoeffding", "bootstrap"}, optional
@@ -432,7 +482,9 @@ def infer(
     n_bootstrap : int
         Bootstrap replicates for bootstrap and quantile intervals.
     seed : int, optional
-        Seed for the bootstrap and the split.
+        Seed for the bootstrap, quantile intervals and the split (default 0,
+        so runs repeat exactly; ``None`` draws a fresh one). The result keeps
+        it in ``seed`` (and ``to_frame().attrs["seed"]``).
     kernel : str or sequence of str, optional
         Task attributes for similarity weights in ``weighted``
         (:func:`synthinfer.weights.kernel_weights`); multiplies recency weights
@@ -475,12 +527,13 @@ def infer(
             f"{data.name}: no target tasks (tasks with synthetic rows only); every task has "
             f"real data. To check calibration on them, run a backtest"
         )
+    settings = settings.for_data(data)
     history = list(data.history_tasks)
     plan = [(target, history) for target in data.target_tasks]
     tracker = _tracker(data, settings, len(plan), progress)
     results = _calibrate_all(data, _statistics(data, settings, tracker), plan, settings, tracker)
     _warn_infeasible(results)
-    return InferenceResult(tuple(results))
+    return InferenceResult(tuple(results), seed=settings.seed, randomized=settings.randomized(data))
 
 
 def _checked_options(options: InferOptions) -> tuple[Settings, Progress | None]:
@@ -497,43 +550,6 @@ def _checked_options(options: InferOptions) -> tuple[Settings, Progress | None]:
     del arguments["data"]
     progress = arguments.pop("progress")
     return Settings.from_arguments(**arguments), progress
-
-
-def _backtest_plan(
-    data: TaskData, protocol: str, split_time, time_col: str
-) -> list[tuple[str, list[str]]]:
-    history = list(data.history_tasks)
-    if protocol == "loo":
-        if len(history) < 2:
-            raise ValueError(f"{data.name}: leave-one-out needs at least 2 history tasks")
-        return [(task, [t for t in history if t != task]) for task in history]
-    if time_col not in data.attributes.columns:
-        raise ValueError(
-            f"{data.name}: --protocol temporal needs a task-level time column {time_col!r} "
-            f"(or name one with --time-col)"
-        )
-    if split_time is None:
-        raise ValueError("--protocol temporal needs --split-time V (history: time < V)")
-    times = data.attributes.loc[history, time_col]
-    if times.isna().any():
-        undated = times.index[times.isna()]
-        warnings.warn(
-            f"{data.name}: {len(undated)} history task(s) without a {time_col!r} value (e.g. "
-            f"{undated[0]!r}) are left out of the temporal backtest",
-            stacklevel=3,
-        )
-        history = [t for t in history if t not in set(undated)]
-        times = times.dropna()
-    times = time_values(times, where=f"{data.name}: column {time_col!r}")
-    split = float(time_values(pd.Series([split_time]), where="--split-time").iloc[0])
-    past = [t for t in history if times.loc[t] < split]
-    future = [t for t in history if times.loc[t] >= split]
-    if not past or not future:
-        raise ValueError(
-            f"{data.name}: split time {split_time} leaves {len(past)} history task(s) "
-            f"before and {len(future)} at or after it; both sides need tasks"
-        )
-    return [(task, past) for task in future]
 
 
 def backtest(
@@ -572,13 +588,14 @@ def backtest(
     data = TaskData.load(data)
     protocol = check_choice(protocol, PROTOCOLS, "protocol")
     settings, progress = _checked_options(options)
+    settings = settings.for_data(data)
     if data.target_tasks:
         warnings.warn(
             f"{data.name}: {len(data.target_tasks)} target task(s) without real data are left "
             f"out of the backtest",
             stacklevel=2,
         )
-    plan = _backtest_plan(data, protocol, split_time, time_col)
+    plan = backtest_folds(data, protocol, split_time, time_col)
     tracker = _tracker(data, settings, len(plan), progress)
     statistics = _statistics(data, settings, tracker)
     results = _calibrate_all(data, statistics, plan, settings, tracker)
@@ -592,4 +609,10 @@ def backtest(
     tasks["truth"] = [truths[(r.coord, r.task)] for r in results]
     tasks["covered"] = (tasks["lower"] <= tasks["truth"]) & (tasks["truth"] <= tasks["upper"])
     tasks = tasks[list(BACKTEST_COLUMNS)]
-    return BacktestResult(tasks=tasks, summary_frame=coverage_summary(tasks), protocol=protocol)
+    return BacktestResult(
+        tasks=tasks,
+        summary_frame=coverage_summary(tasks),
+        protocol=protocol,
+        seed=settings.seed,
+        randomized=settings.randomized(data),
+    )

@@ -31,6 +31,7 @@ from synthinfer.conformal import (
 from synthinfer.intervals import IntervalFamily
 
 __all__ = [
+    "ADJUSTED_TASK_ONLY",
     "METHODS",
     "NEEDS_GAP_SE",
     "Calibration",
@@ -47,6 +48,14 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
+
+
+ADJUSTED_TASK_ONLY = (
+    "--adjust cannot be combined with method 'task-only': its guarantee rests on a band "
+    "that can only grow when a history interval grows, and the covariate-adjusted band can "
+    "shrink (see docs/beyond.md); use 'exchangeable' or 'finite-sample' with --adjust"
+)
+"""Why covariate adjustment refuses ``task-only`` (Algorithm 5)."""
 
 
 class MissingInputError(ValueError):
@@ -314,7 +323,11 @@ def _gap_calibration(
     if history.gap_model is not None:
         if weighted_by is not None:
             raise ValueError("covariate adjustment cannot be combined with method 'weighted'")
+        if method == "task-only":
+            raise ValueError(ADJUSTED_TASK_ONLY)
         band_lo, band_hi, spread = _adjusted_band(history, gap_lo, gap_hi, alpha3)
+        with np.errstate(invalid="ignore"):
+            spread = np.minimum(spread, band_hi - band_lo)
         w2, w3 = _band_widths(band_lo, band_hi, spread)
         widths = (synth[1] - synth[0], w2, w3)
         centre = _band_centre(band_lo, band_hi, median_gap(midpoint))

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthinfer._validation import check_alpha, check_choice, check_count
+from synthinfer._validation import check_alpha, check_choice, check_count, shown
 from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
 from synthinfer.conformal import conformal_ranks, min_history
 
@@ -153,9 +153,9 @@ class PlanModel:
         for name in ("tau", "sigma_real", "sigma_synth"):
             value = float(getattr(self, name))
             if not np.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+                raise ValueError(f"{name} must be a finite number >= 0, got {shown(value)}")
         if not np.isfinite(float(self.mu)):
-            raise ValueError(f"mu must be finite, got {self.mu!r}")
+            raise ValueError(f"mu must be finite, got {shown(self.mu)}")
 
     def gap_se(self, n_real: float, n_synth: float) -> float:
         """Per-task gap standard error at ``n`` real and ``N`` synthetic units."""
@@ -329,9 +329,11 @@ def expected_width(
     from scipy import stats
 
     if int(n_history) != n_history or n_history < 0:
-        raise ValueError(f"n_history must be a non-negative integer, got {n_history!r}")
+        raise ValueError(f"n_history must be a non-negative integer, got {shown(n_history)}")
     if not (n_real > 0 and n_synth > 0):
-        raise ValueError(f"sample sizes must be positive, got n={n_real!r}, N={n_synth!r}")
+        raise ValueError(
+            f"sample sizes must be positive, got n={shown(n_real)}, N={shown(n_synth)}"
+        )
     n_history = int(n_history)
     a1, a2, a3 = _budgets(alpha, allocation, n_coords, method)
     k_lower, k_upper = conformal_ranks(n_history, a3)

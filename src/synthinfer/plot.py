@@ -171,19 +171,32 @@ def _draw_intervals(
             lw=linewidth * 0.55,
             linestyles=(0, (2.0, 1.2)),
         )
-    infeasible = np.zeros(len(rows), dtype=bool)
+    infinite = ~np.isfinite(raw_lower) | ~np.isfinite(raw_upper)
     if "feasible" in rows.columns:
-        infeasible = ~rows["feasible"].astype(bool).to_numpy()
-    at_low = bounds is not None and infeasible & (lower <= bounds[0])
-    at_high = bounds is not None and infeasible & (upper >= bounds[1])
+        infinite |= ~rows["feasible"].astype(bool).to_numpy()
+    at_low = bounds is not None and infinite & (lower <= bounds[0])
+    at_high = bounds is not None and infinite & (upper >= bounds[1])
     left = ~np.isfinite(raw_lower) | (lower < limits[0]) | at_low
     right = ~np.isfinite(raw_upper) | (upper > limits[1]) | at_high
     ax.plot(drawn_lower[left], y[left], marker="<", ls="none", color=color, ms=4)
     ax.plot(drawn_upper[right], y[right], marker=">", ls="none", color=color, ms=4)
     _mark(ax, rows, "estimate", y, marker="o", ms=2.2, color=color, alpha=0.9)
-    if covered is not None:
-        label = f"{label}: covers {int(covered.sum())}/{covered.size}"
-    ax.plot([], [], color=color, lw=linewidth, label=label)
+    ax.plot([], [], color=color, lw=linewidth, label=_legend_label(label, covered, infinite))
+
+
+def _legend_label(label: str, covered: np.ndarray | None, infinite: np.ndarray) -> str:
+    """``method: covers k/n`` over the finite intervals, and ``m infinite`` beside it.
+
+    An infinite interval (``feasible`` false, even when clipped to bounds)
+    is not counted as covering: it says nothing about calibration.
+    """
+    parts = []
+    if covered is not None and (~infinite).any():
+        finite = ~infinite
+        parts.append(f"covers {int(covered[finite].sum())}/{int(finite.sum())}")
+    if infinite.any():
+        parts.append(f"{int(infinite.sum())} infinite")
+    return f"{label}: {', '.join(parts)}" if parts else label
 
 
 def _mark(ax: Axes, rows: pd.DataFrame, column: str, y: np.ndarray, **style: Any) -> None:

@@ -45,6 +45,8 @@ class IntervalResult:
     method's interval is infinite. ``estimate`` is the calibrated point: the
     synthetic estimate ``synth_estimate`` plus the median history gap (clipped
     to ``bounds``); report it, not ``synth_estimate``, as the point estimate.
+    ``allocation`` is the split used (``auto`` resolved for this target and
+    coordinate); :meth:`at` keeps its proportions.
     """
 
     task: str
@@ -202,9 +204,22 @@ class IntervalResult:
 
 @dataclass(frozen=True)
 class InferenceResult:
-    """Intervals for every target task × coordinate × method × level."""
+    """Intervals for every target task × coordinate × method × level.
+
+    Attributes
+    ----------
+    intervals : tuple of IntervalResult
+        One per row of :meth:`to_frame`.
+    seed : int or None
+        The seed of the run (default 0); ``to_frame().attrs["seed"]`` too.
+    randomized : bool
+        Whether the intervals depend on it (bootstrap, quantile intervals, a
+        split-conformal adjustment); the command line then prints the seed.
+    """
 
     intervals: tuple[IntervalResult, ...]
+    seed: int | None = None
+    randomized: bool = False
 
     def __iter__(self) -> Iterator[IntervalResult]:
         return iter(self.intervals)
@@ -216,13 +231,13 @@ class InferenceResult:
         return self.intervals[index]
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per interval with DESIGN.md's output columns."""
+        """One row per interval with DESIGN.md's output columns (``attrs["seed"]``: the seed)."""
         rows = [interval.to_dict() for interval in self.intervals]
-        return pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS))
+        return _with_seed(pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS)), self.seed)
 
     def at(self, alpha: float) -> InferenceResult:
-        """Every interval recomputed at another overall level."""
-        return InferenceResult(tuple(interval.at(alpha) for interval in self.intervals))
+        """Every interval recomputed at another overall level (allocation proportions fixed)."""
+        return replace(self, intervals=tuple(interval.at(alpha) for interval in self.intervals))
 
     def summary(self) -> str:
         """Readable summaries of all intervals."""
@@ -246,14 +261,24 @@ class BacktestResult:
         coordinates as ``coord = "all"`` for a multidimensional estimand).
     protocol : str
         ``loo`` or ``temporal``.
+    seed : int or None
+        The seed of the run (default 0); ``to_frame().attrs["seed"]`` too.
+    randomized : bool
+        Whether the intervals depend on the seed.
     """
 
     tasks: pd.DataFrame = field(repr=False)
     summary_frame: pd.DataFrame = field(repr=False)
     protocol: str
+    seed: int | None = None
+    randomized: bool = False
+
+    def __post_init__(self) -> None:
+        _with_seed(self.tasks, self.seed)
+        _with_seed(self.summary_frame, self.seed)
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-task rows."""
+        """The per-task rows (``attrs["seed"]``: the seed)."""
         return self.tasks
 
     def summary(self) -> str:
@@ -264,15 +289,26 @@ class BacktestResult:
         return f"backtest ({self.protocol})\n" + self.summary()
 
     def with_tasks(self, tasks: pd.DataFrame) -> BacktestResult:
-        """A copy with different per-task rows (summary recomputed)."""
+        """A copy with different per-task rows (summary recomputed, seed kept)."""
         return replace(self, tasks=tasks, summary_frame=coverage_summary(tasks))
 
 
-def coverage_statistics(covered: ArrayLike, width: ArrayLike) -> dict[str, float]:
-    """Coverage, its Monte Carlo standard error, and the mean and median width.
+def _with_seed(frame: pd.DataFrame, seed: int | None) -> pd.DataFrame:
+    """``frame`` with the run's seed in ``frame.attrs["seed"]`` (no column is added)."""
+    frame.attrs["seed"] = seed
+    return frame
+
+
+def coverage_statistics(
+    covered: ArrayLike, width: ArrayLike, feasible: ArrayLike | None = None
+) -> dict[str, float]:
+    """Coverage and widths over the finite intervals, and how many were infinite.
 
     The one place where coverage is summarized: backtests (over held-out
-    tasks) and simulation studies (over replications) both call it.
+    tasks) and simulation studies (over replications) both call it. An
+    infinite interval (``feasible`` false; clipped to bounds or not) says
+    nothing about calibration: it is counted in ``infinite`` and left out of
+    the coverage and the widths, which are NaN when no interval is finite.
 
     Parameters
     ----------
@@ -280,48 +316,70 @@ def coverage_statistics(covered: ArrayLike, width: ArrayLike) -> dict[str, float
         Whether each interval covered its truth.
     width : array_like of float
         Each interval's width (``inf`` for an infinite interval).
+    feasible : array_like of bool, optional
+        Whether each interval is finite (default: its width is finite).
 
     Returns
     -------
     dict
+        ``finite`` and ``infinite`` (counts), and over the finite intervals
         ``coverage``, ``coverage_mcse`` (``sqrt(c (1 − c) / n)``),
         ``mean_width`` and ``median_width``.
     """
-    hits = np.asarray(covered, dtype=float)
-    widths = np.asarray(width, dtype=float)
-    coverage = float(hits.mean())
-    with np.errstate(invalid="ignore"):
-        mean_width = float(np.mean(widths))
+    hits = np.asarray(covered, dtype=float).reshape(-1)
+    widths = np.asarray(width, dtype=float).reshape(-1)
+    finite = np.isfinite(widths)
+    if feasible is not None:
+        finite &= np.asarray(feasible, dtype=bool).reshape(-1)
+    n_finite = int(finite.sum())
+    if n_finite == 0:
+        coverage = mean_width = median_width = mcse = math.nan
+    else:
+        coverage = float(hits[finite].mean())
+        mean_width = float(widths[finite].mean())
+        median_width = float(np.median(widths[finite]))
+        mcse = math.sqrt(coverage * (1.0 - coverage) / n_finite)
     return {
+        "finite": n_finite,
+        "infinite": int(finite.size - n_finite),
         "coverage": coverage,
-        "coverage_mcse": math.sqrt(coverage * (1.0 - coverage) / hits.size),
+        "coverage_mcse": mcse,
         "mean_width": mean_width,
-        "median_width": float(np.median(widths)),
+        "median_width": median_width,
     }
 
 
 def _summary_row(group: pd.DataFrame) -> dict[str, float]:
-    statistics = coverage_statistics(group["covered"], group["width"])
+    feasible = group["feasible"].astype(bool) & np.isfinite(group["width"].astype(float))
+    statistics = coverage_statistics(group["covered"], group["width"], feasible)
+    finite = group[feasible]
+    rectangles = group.assign(_finite=feasible).groupby("task")
+    whole = rectangles["_finite"].all()
+    joint = rectangles["covered"].all()[whole]
     return {
         "tasks": group["task"].nunique(),
-        "coverage": statistics["coverage"],
-        "coverage_mcse": statistics["coverage_mcse"],
-        "joint_coverage": group.groupby("task")["covered"].all().mean(),
-        "mean_width": statistics["mean_width"],
-        "median_width": statistics["median_width"],
-        "w1": float(group["w1"].mean()),
-        "w2": float(group["w2"].mean()),
-        "w3": float(group["w3"].mean()),
-        "infeasible": int((~group["feasible"].astype(bool)).sum()),
+        **statistics,
+        "joint_coverage": float(joint.mean()) if len(joint) else math.nan,
+        "w1": _mean(finite["w1"]),
+        "w2": _mean(finite["w2"]),
+        "w3": _mean(finite["w3"]),
     }
 
 
-def coverage_summary(tasks: pd.DataFrame) -> pd.DataFrame:
-    """Coverage and widths per method × alpha × coordinate.
+def _mean(values: pd.Series) -> float:
+    return float(values.mean()) if len(values) else math.nan
 
-    For a multidimensional estimand a pooled row with ``coord = "all"`` is
-    added: ``coverage`` and widths pooled over coordinates, and
-    ``joint_coverage`` the share of tasks whose whole rectangle covers.
+
+def coverage_summary(tasks: pd.DataFrame) -> pd.DataFrame:
+    """Coverage and widths over finite intervals, per method × alpha × coordinate.
+
+    ``finite`` and ``infinite`` count the intervals; ``coverage``,
+    ``coverage_mcse``, the widths and ``w1..w3`` are over the finite ones
+    (an infinite interval clipped to bounds is not "covered"; see
+    :func:`coverage_statistics`). For a multidimensional estimand a pooled
+    row with ``coord = "all"`` is added: ``coverage`` and widths pooled over
+    coordinates, and ``joint_coverage`` the share of tasks with a finite
+    rectangle whose whole rectangle covers.
 
     Parameters
     ----------

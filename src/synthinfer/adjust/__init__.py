@@ -39,6 +39,15 @@ Standardization of covariates uses the ``T + 1`` rows of history and target
 together (a symmetric function of the tasks), the intercept is not penalized
 and the penalty is fixed in advance: choosing it from the gaps would break
 the exact guarantee.
+
+Three refusals keep the guarantee honest. A target whose categorical
+covariate has a level no history task has stops with an error naming the
+column and the level (the band would extrapolate). A full-conformal band whose
+two one-sided ends cross is replaced by the union of its ends and the
+unadjusted band (a superset, so still valid), with a warning naming the
+target. ``task-only`` (Algorithm 5) refuses an adjusted band: its proof needs
+a band that only grows when a history interval grows, and the full-conformal
+ridge band can shrink (see ``docs/beyond.md``).
 """
 
 from synthinfer.adjust._design import (

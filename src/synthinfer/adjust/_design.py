@@ -5,6 +5,9 @@ one-hot levels agree between history and targets; each target then takes
 its rows. :class:`CovariateAdjustment` keeps the design of each set of
 per-task statistics it has seen, so calibrating many targets against the
 same tasks (leave-one-out backtests, many targets in ``infer``) builds it once.
+A target whose categorical covariate has a level that no history task has
+stops with an error naming the column and the level: its adjusted band would
+extrapolate (nothing in the history speaks for that level).
 """
 
 from __future__ import annotations
@@ -180,7 +183,7 @@ class CovariateAdjustment:
     mode: AdjustMode = "full"
     seed: int | None = None
     penalty: float = DEFAULT_PENALTY
-    _designs: dict[int, tuple[Any, FloatArray]] = field(
+    _designs: dict[int, tuple[Any, FloatArray, dict[str, tuple[Any, Any]]]] = field(
         default_factory=dict, init=False, repr=False
     )
 
@@ -200,16 +203,20 @@ class CovariateAdjustment:
         -------
         ndarray
         """
+        return self._kept(stats)[0]
+
+    def _kept(self, stats: Any) -> tuple[FloatArray, dict[str, tuple[Any, Any]]]:
+        """The design of ``stats`` and the ``(codes, levels)`` of its categorical covariates."""
         kept = self._designs.get(id(stats))
         if kept is not None and kept[0] is stats:
-            return kept[1]
-        matrix = self._build(stats)
+            return kept[1], kept[2]
+        matrix, labels = self._build(stats)
         if len(self._designs) >= _KEPT_DESIGNS:
             self._designs.pop(next(iter(self._designs)))
-        self._designs[id(stats)] = (stats, matrix)
-        return matrix
+        self._designs[id(stats)] = (stats, matrix, labels)
+        return matrix, labels
 
-    def _build(self, stats: Any) -> FloatArray:
+    def _build(self, stats: Any) -> tuple[FloatArray, dict[str, tuple[Any, Any]]]:
         names = list(self.columns)
         tasks = list(np.asarray(stats.tasks))
         others = [c for c in names if c != SYNTH_ESTIMATE]
@@ -222,7 +229,13 @@ class CovariateAdjustment:
         frame = self.attributes.reindex(tasks)[others].reset_index(drop=True)
         if SYNTH_ESTIMATE in names:
             frame[SYNTH_ESTIMATE] = np.asarray(stats.synth.estimate, dtype=float).reshape(-1)
-        return design_matrix(frame, names).matrix
+        matrix = design_matrix(frame, names).matrix
+        labels = {
+            column: pd.factorize(frame[column].astype(str))
+            for column in others
+            if _is_categorical(frame[column])
+        }
+        return matrix, labels
 
     def history_fields(self, stats: Any, target: str, history: Sequence[str]) -> dict[str, Any]:
         """The ``History`` fields of an adjusted band for one target and coordinate.
@@ -243,14 +256,46 @@ class CovariateAdjustment:
         dict
             ``covariates`` (T, p), ``target_covariates`` (1, p) and
             ``gap_model``, ready for ``History(**fields)``.
+
+        Raises
+        ------
+        ValueError
+            If the target has a level of a categorical covariate that no
+            history task has (the adjusted band would extrapolate).
         """
-        matrix = self.design(stats)
+        matrix, labels = self._kept(stats)
+        rows = np.asarray(stats.index_of(list(history)))
+        row = np.asarray(stats.index_of([target]))
+        _check_levels(labels, rows, int(row[0]), target)
+        coord = str(getattr(stats, "coord", "") or "")
+        name = f"task '{target}'" + (f", coordinate '{coord}'" if coord else "")
         seed = 0 if self.seed is None else self.seed
         return {
-            "covariates": matrix[np.asarray(stats.index_of(list(history)))],
-            "target_covariates": matrix[np.asarray(stats.index_of([target]))],
-            "gap_model": make_gap_model(self.mode, penalty=self.penalty, seed=seed),
+            "covariates": matrix[rows],
+            "target_covariates": matrix[row],
+            "gap_model": make_gap_model(self.mode, penalty=self.penalty, seed=seed, task=name),
         }
+
+
+def _check_levels(
+    labels: dict[str, tuple[Any, Any]], history: NDArray[np.intp], target: int, name: str
+) -> None:
+    """Stop when the target has a level of a categorical covariate that no history task has.
+
+    The adjusted band would extrapolate: with least squares it is infinite,
+    with a ridge penalty it is a finite but arbitrary band. An empty history
+    is left to the method (its band is infinite anyway).
+    """
+    if history.size == 0:
+        return
+    for column, (codes, levels) in labels.items():
+        if not np.any(codes[history] == codes[target]):
+            level = levels[codes[target]]
+            raise ValueError(
+                f"--adjust: task '{name}' has {column} = '{level}', a level no history task "
+                f"has; the adjusted band would extrapolate (drop {column} from --adjust or add "
+                f"history tasks with that level)"
+            )
 
 
 def history_covariates(

@@ -8,10 +8,18 @@ smallest of the ``T + 1`` residuals. Residuals are affine in ``y``
 crossing points ``t_j`` where ``r_j(y) = r_{T+1}(y)``; the kept set and its
 supremum follow from the rank at each crossing point. The ranks are counted
 from one sort of the crossing points (``O(T log T)``).
+
+The two ends of a band are two separate one-sided sets. When the fit nearly
+interpolates the history (about as many covariates as history tasks, or a
+penalty near 0) they can cross, the lower end above the upper end. Both ends
+keep their one-sided guarantees, so any superset keeps the band's: a crossed
+band is replaced by the union of its ends and the unadjusted band, with a
+warning that names the target.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +33,7 @@ from synthinfer.adjust._ridge import (
     standardize,
     with_intercept,
 )
-from synthinfer.conformal import conformal_ranks
+from synthinfer.conformal import conformal_lower, conformal_ranks, conformal_upper
 
 __all__ = ["RidgeCovariates", "full_conformal_band", "full_conformal_upper"]
 
@@ -249,7 +257,7 @@ class RidgeCovariates:
         return _upper_from_affine(a, b, k_upper)
 
     def band(
-        self, lower: ArrayLike, upper: ArrayLike, alpha: float
+        self, lower: ArrayLike, upper: ArrayLike, alpha: float, *, task: str = ""
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """The gap band ``(gap_lower, gap_upper, spread)`` (see :func:`full_conformal_band`)."""
         lo = np.asarray(lower, dtype=float)
@@ -261,7 +269,53 @@ class RidgeCovariates:
             spread = band_hi - band_lo
         else:
             spread = self.upper(mid, alpha) + self.upper(-mid, alpha)
+        crossed = band_lo > band_hi
+        if np.any(crossed):
+            return _uncrossed(lo, hi, (band_lo, band_hi, spread), crossed, alpha, task)
         return band_lo, band_hi, spread
+
+
+def _uncrossed(
+    lo: FloatArray,
+    hi: FloatArray,
+    band: tuple[FloatArray, FloatArray, FloatArray],
+    crossed: NDArray[np.bool_],
+    alpha: float,
+    task: str,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """A crossed band (lower end above the upper end) replaced by its conservative superset.
+
+    Where ``crossed``, the band becomes the union of the interval between its
+    two ends and the unadjusted band ``[Qlo_a(lo), Qhi_a(hi)]``; its spread
+    becomes the unadjusted one (the midpoints' band, never wider than the new
+    band). Each new end lies beyond the old one, so each one-sided guarantee
+    is kept. A warning names ``task`` (the target) and gives the ends.
+    """
+    band_lo, band_hi, spread = (np.asarray(end, dtype=float) for end in band)
+    plain_lo = conformal_lower(lo, alpha)
+    plain_hi = conformal_upper(hi, alpha)
+    new_lo = np.where(crossed, np.minimum(band_hi, plain_lo), band_lo)
+    new_hi = np.where(crossed, np.maximum(band_lo, plain_hi), band_hi)
+    if np.array_equal(lo, hi):
+        new_spread = new_hi - new_lo
+    else:
+        mid = (lo + hi) / 2.0
+        plain_spread = conformal_upper(mid, alpha) - conformal_lower(mid, alpha)
+        new_spread = np.where(crossed, plain_spread, spread)
+    first = np.unravel_index(int(np.argmax(crossed)), np.shape(crossed))
+    count = int(np.count_nonzero(crossed))
+    where = f" for {task}" if task else ""
+    cases = f" in {count} of {np.size(crossed)} cases, e.g." if np.size(crossed) > 1 else ""
+    warnings.warn(
+        f"the covariate-adjusted gap band{where} came out crossed{cases} "
+        f"(lower end {float(band_lo[first]):.4g} above upper end {float(band_hi[first]):.4g}): "
+        f"the ridge fit nearly interpolates the {lo.shape[-1]} history tasks (too many "
+        f"covariates, or a penalty near 0); reported instead the conservative superset "
+        f"[{float(new_lo[first]):.4g}, {float(new_hi[first]):.4g}], the crossed ends and the "
+        f"unadjusted band together, which keeps the guarantee",
+        stacklevel=3,
+    )
+    return new_lo, new_hi, new_spread
 
 
 def full_conformal_upper(
@@ -320,6 +374,9 @@ def full_conformal_band(
     -------
     tuple of ndarray
         The band's ends and ``spread``, the same construction applied to the
-        gap midpoints (the ``w3`` part of the width).
+        gap midpoints (the ``w3`` part of the width). Where the two ends
+        cross (lower above upper), the band is the conservative superset: the
+        union of the interval between the ends and the unadjusted band, with
+        a warning.
     """
     return RidgeCovariates(covariates, penalty).band(lower, upper, alpha)

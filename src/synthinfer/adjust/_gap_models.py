@@ -91,16 +91,22 @@ class FullConformalRidgeGapModel(_GapModelBase):
     Guarantee: for each end, ``P(Δ^U_{T+1} ≤ gap_upper) ≥ 1 − a/2`` and
     ``P(Δ^L_{T+1} ≥ gap_lower) ≥ 1 − a/2`` when tasks with their covariates
     are exchangeable, so the band holds with probability ``≥ 1 − a``; the
-    calibrated interval keeps ``≥ 1 − α`` for ``exchangeable``, ``task-only``
-    and ``finite-sample``.
+    calibrated interval keeps ``≥ 1 − α`` for ``exchangeable`` and
+    ``finite-sample``. (``task-only`` is refused: its Bonferroni argument needs
+    a band that grows with every history interval, which this one is not.)
+    A band whose ends cross is replaced by its conservative superset, with a
+    warning naming ``task``.
 
     Parameters
     ----------
     penalty : float
         Ridge penalty on the standardized slopes (fixed in advance).
+    task : str
+        The target, as warnings name it (e.g. ``"task 'X'"``); not compared.
     """
 
     penalty: float = DEFAULT_PENALTY
+    task: str = field(default="", compare=False)
     _last: list[RidgeCovariates] = field(
         default_factory=list, init=False, repr=False, compare=False
     )
@@ -121,7 +127,7 @@ class FullConformalRidgeGapModel(_GapModelBase):
     def fitted_band(self, inputs: BandInputs, alpha: float) -> tuple[float, float, float]:
         """The exact full-conformal ridge band of the target."""
         stacked = np.vstack([inputs.features, inputs.target[None, :]])
-        band = self._covariates(stacked).band(inputs.lower, inputs.upper, alpha)
+        band = self._covariates(stacked).band(inputs.lower, inputs.upper, alpha, task=self.task)
         return float(band[0]), float(band[1]), float(band[2])
 
 
@@ -171,6 +177,7 @@ def make_gap_model(
     model: Regressor | None = None,
     fit_fraction: float = 0.5,
     seed: int = 0,
+    task: str = "",
 ) -> FullConformalRidgeGapModel | SplitConformalGapModel:
     """Build the gap model for ``--adjust``.
 
@@ -187,6 +194,8 @@ def make_gap_model(
         Split mode only: share of history tasks used to fit.
     seed : int
         Split mode only: seed of the split.
+    task : str
+        Full mode only: the target, as a warning about a crossed band names it.
 
     Returns
     -------
@@ -199,6 +208,6 @@ def make_gap_model(
                 "full mode is exact only for ridge (a linear smoother); use mode='split' "
                 "to plug in another model"
             )
-        return FullConformalRidgeGapModel(penalty=penalty)
+        return FullConformalRidgeGapModel(penalty=penalty, task=task)
     chosen = model if model is not None else RidgeRegression(penalty)
     return SplitConformalGapModel(model=chosen, fit_fraction=fit_fraction, seed=seed)

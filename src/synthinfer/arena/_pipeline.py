@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from synthinfer._validation import check_choice
-from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
+from synthinfer.allocation import AUTO_ALLOCATION, Allocation
 from synthinfer.arena._bradley_terry import ELO_SCALE, rank_interval
 from synthinfer.arena._counts import BattleCounts, read_battles
 from synthinfer.arena._summary import (
@@ -52,7 +52,7 @@ def arena_summary(
     reference: str | None = None,
     anchor: int = 0,
     n_gap_bootstrap: int = DEFAULT_GAP_BOOTSTRAP,
-    seed: int | np.random.Generator | None = None,
+    seed: int | np.random.Generator | None = 0,
     **read_options: object,
 ) -> ArenaSummary:
     """Reduce a battle log to the per-model summary table of ``estimand``.
@@ -66,7 +66,7 @@ def arena_summary(
     reference, anchor, n_gap_bootstrap
         As in :func:`~synthinfer.arena.bradley_terry_summary` (``anchor`` also for win rates).
     seed : int or Generator, optional
-        Randomness for the bootstrap.
+        Randomness for the Bradley-Terry bootstrap (default 0: runs repeat exactly).
     **read_options
         Passed to :func:`~synthinfer.arena.read_battles` (column names,
         verdicts, releases, engine).
@@ -103,12 +103,21 @@ class ArenaResult:
         The per-model summary table the intervals were computed from.
     protocol : str or None
         ``loo``, ``temporal``, or ``None`` for inference on target models.
+    seed : int or None
+        The seed of the run (default 0); ``to_frame().attrs["seed"]`` too.
+    randomized : bool
+        Whether the intervals depend on it (the paired bootstrap of Bradley-Terry gaps).
     """
 
     tasks: pd.DataFrame = field(repr=False)
     coverage: pd.DataFrame | None = field(repr=False)
     arena_summary: ArenaSummary = field(repr=False)
     protocol: str | None = None
+    seed: int | None = None
+    randomized: bool = False
+
+    def __post_init__(self) -> None:
+        self.tasks.attrs["seed"] = self.seed
 
     @property
     def estimand(self) -> str:
@@ -147,9 +156,9 @@ def arena(
     anchor: int = 0,
     alpha: float | Sequence[float] = 0.1,
     method: str | Sequence[str] = "exchangeable",
-    allocation: str | Allocation = DEFAULT_ALLOCATION,
+    allocation: str | Allocation = AUTO_ALLOCATION,
     n_gap_bootstrap: int = DEFAULT_GAP_BOOTSTRAP,
-    seed: int | np.random.Generator | None = None,
+    seed: int | np.random.Generator | None = 0,
     **read_options: object,
 ) -> ArenaResult:
     """Calibrated intervals for every model of a battle log, end to end.
@@ -158,14 +167,15 @@ def arena(
     ----------
     source, estimand, reference, anchor, n_gap_bootstrap, seed, **read_options
         As in :func:`arena_summary`, which reduces the log (a CSV or Parquet
-        file is read by DuckDB out of core).
+        file is read by DuckDB out of core). ``seed=None`` draws a fresh seed,
+        kept in the result's ``seed``.
     protocol : {"loo", "temporal"} or None
         Backtest protocol over models with human verdicts; ``None`` calibrates
         the models without human verdicts (targets) on all the others.
     split_time : float or str, optional
         For ``temporal``: models released at or after it are held out.
     alpha, method, allocation
-        As in :func:`synthinfer.evaluate.backtest`.
+        As in :func:`synthinfer.evaluate.backtest` (``allocation="auto"`` by default).
 
     Returns
     -------
@@ -173,6 +183,8 @@ def arena(
     """
     if protocol is not None:
         protocol = check_choice(protocol, PROTOCOLS, "protocol")
+    if seed is None:  # fresh, but kept in the result so that the run can be repeated
+        seed = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
     summary = arena_summary(
         source,
         estimand=estimand,
@@ -195,9 +207,17 @@ def arena(
     else:
         result = backtest(data, protocol=protocol, split_time=split_time, **options)
         tasks, coverage = result.tasks, result.summary_frame
-    if summary.estimand == "bradley-terry":
+    randomized = summary.estimand == "bradley-terry"
+    if randomized:
         tasks = _with_ranks_and_elo(tasks, summary)
-    return ArenaResult(tasks=tasks, coverage=coverage, arena_summary=summary, protocol=protocol)
+    return ArenaResult(
+        tasks=tasks,
+        coverage=coverage,
+        arena_summary=summary,
+        protocol=protocol,
+        seed=None if isinstance(seed, np.random.Generator) else seed,
+        randomized=randomized,
+    )
 
 
 def _source_name(source: str | Path | pd.DataFrame) -> str:

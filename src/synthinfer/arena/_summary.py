@@ -199,7 +199,7 @@ def bradley_terry_summary(
     reference: str | None = None,
     anchor: int = 0,
     n_gap_bootstrap: int = DEFAULT_GAP_BOOTSTRAP,
-    seed: Seed = None,
+    seed: Seed = 0,
 ) -> ArenaSummary:
     """Per-model Bradley-Terry summary table (held-out placement, paired bootstrap gaps).
 
@@ -215,7 +215,7 @@ def bradley_terry_summary(
     n_gap_bootstrap : int
         Paired bootstrap replicates per history model for the gap standard error.
     seed : int or Generator, optional
-        Randomness for the bootstrap (keyword-only).
+        Randomness for the bootstrap (keyword-only; default 0, so runs repeat exactly).
 
     Returns
     -------

@@ -7,10 +7,16 @@ with an option alias (``seed: SeedOption = None``), or declared with
 :func:`with_option_groups` shows typer those options in the parameter's
 place, so ``--help`` lists them where the command declares the group, and
 hands the command one instance of the group built from their values.
+
+:func:`readable` gives every option and argument of a command a readable
+metavar (:func:`synthinfer.cli._options.metavar_for`; an argument shows its
+name in capitals, ``DATA``) when it declares none; :func:`with_option_groups`
+applies it, and the app applies it to every command it adds.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import inspect
@@ -19,8 +25,11 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.models import ArgumentInfo, OptionInfo, ParameterInfo
 
-__all__ = ["option_field", "with_option_groups"]
+from synthinfer.cli._options import metavar_for
+
+__all__ = ["option_field", "readable", "with_option_groups"]
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -30,7 +39,8 @@ def option_field(default: Any, *flags: str, help: str, **settings: Any) -> Any:
 
     ``flags``, ``help`` and ``settings`` are as in :func:`synthinfer.cli._options.option`;
     the ``typer.Option`` they make goes into the metadata of the returned
-    :func:`dataclasses.field`.
+    :func:`dataclasses.field`. Without a ``metavar`` in ``settings``, the field's
+    type and flags choose one when the group is expanded (:func:`readable`).
     """
     return dataclasses.field(
         default=default, metadata={"option": typer.Option(*flags, help=help, **settings)}
@@ -69,7 +79,8 @@ def with_option_groups(command: F) -> F:
     callable
         ``command`` behind a signature in which each group parameter is
         replaced by the group's fields (every parameter keyword-only, as typer
-        passes them); a call collects each group's values into one instance.
+        passes them, each with a readable metavar); a call collects each
+        group's values into one instance.
     """
     hints = typing.get_type_hints(command, include_extras=True)
     hints.pop("return", None)
@@ -89,6 +100,64 @@ def with_option_groups(command: F) -> F:
             options[name] = group(**values)
         return command(**options)
 
+    return _with_signature(wrapper, [_readable_parameter(p) for p in parameters])
+
+
+def readable(command: F) -> F:
+    """``command`` behind the same signature, with a readable metavar on every parameter.
+
+    Parameters
+    ----------
+    command : callable
+        A command function whose parameters are annotated for typer
+        (``Annotated[kind, typer.Option(...)]`` or ``typer.Argument``).
+
+    Returns
+    -------
+    callable
+        A wrapper that calls ``command`` unchanged; each option or argument
+        that declares no metavar gets a copy of its ``typer.Option`` /
+        ``typer.Argument`` with one (an option's from
+        :func:`~synthinfer.cli._options.metavar_for`, an argument's its name in
+        capitals), so ``--help`` shows no type names.
+    """
+    hints = typing.get_type_hints(command, include_extras=True)
+    parameters = [
+        _readable_parameter(parameter.replace(annotation=hints.get(name, parameter.annotation)))
+        for name, parameter in inspect.signature(command).parameters.items()
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **options: Any) -> Any:
+        return command(*args, **options)
+
+    return _with_signature(wrapper, parameters)
+
+
+def _with_signature(wrapper: F, parameters: list[inspect.Parameter]) -> F:
+    """``wrapper`` as typer sees it: with these parameters and their annotations."""
     wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-    return wrapper  # type: ignore[return-value]
+    return wrapper
+
+
+def _readable_parameter(parameter: inspect.Parameter) -> inspect.Parameter:
+    """``parameter`` with a metavar on its typer option or argument (a copy), if it has none."""
+    annotation = parameter.annotation
+    if typing.get_origin(annotation) is not Annotated:
+        return parameter
+    kind, *metadata = typing.get_args(annotation)
+    infos = [item for item in metadata if isinstance(item, ParameterInfo)]
+    if len(infos) != 1 or infos[0].metavar is not None:
+        return parameter
+    info = copy.copy(infos[0])
+    if isinstance(info, ArgumentInfo):
+        info.metavar = parameter.name.upper()
+    elif isinstance(info, OptionInfo):
+        flags = [info.default] if isinstance(info.default, str) else []
+        flags += [flag for flag in info.param_decls or () if isinstance(flag, str)]
+        info.metavar = metavar_for(kind, [f for f in flags if f.startswith("-")], info.help or "")
+    else:
+        return parameter
+    items = [info if item is infos[0] else item for item in metadata]
+    return parameter.replace(annotation=Annotated[(kind, *items)])

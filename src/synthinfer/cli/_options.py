@@ -9,10 +9,20 @@ that only one command module uses is declared in that module, and options that
 travel together there form an option group (see :mod:`synthinfer.cli._groups`).
 The functions at the end turn the text of list options into library arguments
 through :mod:`synthinfer._validation`.
+
+Every option shows a readable metavar in ``--help`` instead of a type name
+(:func:`metavar_for`): its own when it declares one, the choices of an enum,
+nothing for a flag, the documented spelling of its flag (:data:`METAVARS`:
+``--alpha A,...``, ``--bounds LO,HI|none``), ``COL`` for a ``--...-col``
+flag, else one from its type (``FILE``, ``N``, ``X``, ``TEXT``), with
+``,...`` for a repeatable list.
 """
 
 from __future__ import annotations
 
+import types
+import typing
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,11 +36,13 @@ __all__ = [
     "DEFAULT_ALLOCATION_SPEC",
     "DEFAULT_ALPHA",
     "DEFAULT_METHOD",
+    "METAVARS",
     "AllocationOption",
     "AlphaOption",
     "BoundsOption",
     "DataArgument",
     "DecayOption",
+    "EncodingOption",
     "Engine",
     "EngineOption",
     "MethodOption",
@@ -46,6 +58,7 @@ __all__ = [
     "TimeColOption",
     "alpha_values",
     "given_numbers",
+    "metavar_for",
     "method_values",
     "number_pair",
     "option",
@@ -58,7 +71,97 @@ DEFAULT_METHOD = "exchangeable"
 """The method of ``infer``, ``backtest`` and ``arena`` when ``--method`` is not given."""
 
 DEFAULT_ALLOCATION_SPEC = DEFAULT_ALLOCATION.spec
-"""The default ``--allocation``: the paper's split, as text."""
+"""The paper's split, as text: the default ``--allocation`` of ``plan`` and ``diagnose``."""
+
+
+METAVARS: dict[str, str] = {
+    "--alpha": "A",
+    "--level": "L",
+    "--method": "M",
+    "--allocation": "SPEC",
+    "--bounds": "LO,HI|none",
+    "--estimand": "mean|quantile:Q",
+    "--seed": "K",
+    "--target": "TASK",
+    "--null": "VALUE",
+    "--target-labels": "M",
+    "--split-time": "V",
+    "--decay": "RHO",
+    "--group-by": "COL",
+    "--adjust": "COL,...",
+    "--kernel": "COL,...",
+    "--attribute": "COL",
+    "--tasks": "T",
+    "--reps": "R",
+    "--n": "N",
+    "--synthetic-n": "M",
+    "--draws": "K",
+    "--concurrency": "C",
+    "--model": "NAME",
+    "--reference": "MODEL",
+    "--base-url": "URL",
+    "--spark-remote": "URL",
+    "--memory-limit": "SIZE",
+    "--verdicts": "A,B,TIE",
+    "--price": "IN,OUT",
+    "--beta": "A,B",
+    "--encoding": "NAME",
+}
+"""Metavars of flags whose meaning is the same in every command (DESIGN.md, "Command line")."""
+
+
+def _bare(kind: Any) -> Any:
+    """``kind`` without ``None`` (``X | None`` and ``Optional[X]`` become ``X``)."""
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        kept = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return kept[0] if len(kept) == 1 else str
+    return kind
+
+
+def metavar_for(kind: Any, flags: Sequence[str] = (), help: str = "") -> str:
+    """The metavar ``--help`` shows for an option of Python type ``kind``.
+
+    Parameters
+    ----------
+    kind : type
+        The parameter's type (``float``, ``list[str] | None``, an ``Enum``, ...).
+    flags : sequence of str
+        The option's flags (``"--alpha"``, ``"-a"``).
+    help : str
+        The option's help text (a path described as a directory shows ``DIR``).
+
+    Returns
+    -------
+    str
+        ``""`` for a flag, ``a|b|c`` for an enum, the flag's entry of
+        :data:`METAVARS`, ``COL`` for a ``--...-col`` flag, else ``FILE``
+        (``DIR``), ``N``, ``X`` or ``TEXT`` by type; a list type adds ``,...``.
+
+    Examples
+    --------
+    >>> metavar_for(list[str] | None, ["--alpha", "-a"])
+    'A,...'
+    >>> metavar_for(int, ["--workers"])
+    'N'
+    """
+    kind = _bare(kind)
+    if kind is bool:
+        return ""
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return "|".join(str(member.value) for member in kind)
+    many = typing.get_origin(kind) is list
+    if many:
+        kind = _bare((typing.get_args(kind) or (str,))[0])
+    named = [METAVARS[flag] for flag in flags if flag in METAVARS]
+    if named:
+        base = named[0]
+    elif any(flag.endswith("-col") for flag in flags):
+        base = "COL"
+    elif isinstance(kind, type) and issubclass(kind, Path):
+        base = "DIR" if "director" in help.lower() or "folder" in help.lower() else "FILE"
+    else:
+        base = {int: "N", float: "X"}.get(kind, "TEXT")
+    return f"{base},..." if many and not base.endswith("...") else base
 
 
 def option(kind: Any, *flags: str, help: str, **settings: Any) -> Any:
@@ -73,20 +176,28 @@ def option(kind: Any, *flags: str, help: str, **settings: Any) -> Any:
     help : str
         The option's help text.
     **settings
-        Further arguments of :func:`typer.Option` (``min``, ``envvar`` ...).
+        Further arguments of :func:`typer.Option` (``min``, ``envvar`` ...);
+        ``metavar`` defaults to :func:`metavar_for` of ``kind`` and ``flags``.
 
     Returns
     -------
     typing.Annotated
         ``Annotated[kind, typer.Option(*flags, help=help, **settings)]``.
     """
+    settings.setdefault("metavar", metavar_for(kind, flags, help))
     return Annotated[kind, typer.Option(*flags, help=help, **settings)]
 
 
 # ------------------------------------------------------------------ data and output
 
 DataArgument = Annotated[
-    Path, typer.Argument(help="Task table: unit-level or summary, CSV or Parquet.")
+    Path,
+    typer.Argument(
+        help="Task table, unit-level or summary: CSV or TSV (any encoding, compressed too), "
+        "Parquet, Excel, Stata .dta or SPSS .sav.",
+        metavar="DATA",
+        show_default=False,
+    ),
 ]
 
 
@@ -100,7 +211,11 @@ class OutputFormat(str, Enum):
 
 OutputFormatOption = option(OutputFormat, "--format", "-f", help="Output format.")
 OutOption = option(
-    Path | None, "--out", "-o", help="Write the results to FILE (.csv, .parquet, .json)."
+    Path | None,
+    "--out",
+    "-o",
+    help="Write the results to FILE, by extension (.csv, .tsv, .parquet, .json, .xlsx); "
+    "- is standard output.",
 )
 PlotOption = option(Path | None, "--plot", help="Save the plots to FILE (.png, .pdf, .svg).")
 
@@ -116,9 +231,11 @@ MethodOption = option(
     help="exchangeable, weighted, finite-sample, task-only, synthetic-only "
     "(comma-separated, repeatable). Default exchangeable.",
 )
-AllocationOption = option(str, "--allocation", help="Budget split: prop:A,B,C or abs:A1,A2.")
+AllocationOption = option(str, "--allocation", help="Budget split: auto, prop:A,B,C or abs:A1,A2.")
 BoundsOption = option(
-    str | None, "--bounds", help="Range of the estimand LO,HI: clips final intervals."
+    str | None,
+    "--bounds",
+    help="Range of the estimand LO,HI: clips final intervals (none: no bounds, even for 0/1 data).",
 )
 SeedOption = option(int | None, "--seed", help="Random seed: the same seed gives the same results.")
 
@@ -159,11 +276,16 @@ class Engine(str, Enum):
     spark = "spark"
 
 
+EncodingOption = option(
+    str | None,
+    "--encoding",
+    help="Text encoding of a CSV file, e.g. latin-1, cp1252, utf-16 (default: detected).",
+)
 EngineOption = option(
     Engine,
     "--engine",
     help="duckdb (embedded, out of core, the default) or spark (a local Spark session, "
-    "or the cluster named by --spark-remote; needs synthinfer[spark]).",
+    "or the cluster named by --spark-remote; needs the 'spark' extra).",
 )
 
 

@@ -4,6 +4,12 @@ The command modules take from here how a frame is rendered (``table``,
 ``csv``, ``json``), written to a file or printed, how a long computation shows
 its progress on a terminal, and which exceptions become a one-line
 ``error:`` message with exit code 2 (:func:`report_errors`).
+
+Files are written by extension with :func:`synthinfer.tables.write_table`
+(``.csv``, ``.tsv``, ``.parquet``, ``.json``, ``.xlsx``); an unknown
+extension is an error, never a silent CSV. The file name ``-`` is standard
+output: ``--out -`` prints what ``--out FILE`` writes (CSV, or JSON with
+``--format json``), and nothing is ever written to a file named ``-``.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -25,11 +32,13 @@ import typer
 from synthinfer.cli._options import OutOption, OutputFormat, OutputFormatOption
 
 __all__ = [
+    "STDOUT",
     "USER_ERRORS",
     "OutputOptions",
     "emit",
     "format_frame",
     "frame_to_json",
+    "is_stdout",
     "is_user_error",
     "json_clean",
     "json_value",
@@ -41,6 +50,15 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., object])
+
+STDOUT = "-"
+"""The file name that means standard output (``--out -``)."""
+
+
+def is_stdout(out: str | os.PathLike | None) -> bool:
+    """Whether ``out`` is the name ``-`` of standard output."""
+    return out is not None and os.fspath(out) == STDOUT
+
 
 #: Exceptions that :func:`report_errors` may report as a user error (exit code 2):
 #: bad values (``ValueError`` and its subclasses, e.g. a missing input column),
@@ -219,34 +237,45 @@ def save_table(frame: pd.DataFrame, out: Path) -> None:
     frame : pandas.DataFrame
         The table.
     out : pathlib.Path
-        The file; its suffix chooses the format (CSV, TSV or Parquet).
+        The file; its extension chooses the format (``.csv``, ``.tsv``,
+        ``.parquet``, ``.json``, ``.xlsx``; CSV, TSV and JSON compressed
+        too). ``-`` prints CSV to standard output.
 
     Raises
     ------
     FileNotFoundError
         If the folder of ``out`` does not exist (a user error, worded as
         pandas words it).
+    ValueError
+        If the extension is not one of these (the message lists them).
     """
     from synthinfer.tables import write_table
 
+    if is_stdout(out):
+        write_table(frame, sys.stdout, format="csv")
+        return
     if not out.parent.is_dir():
         raise FileNotFoundError(f"Cannot save file into a non-existent directory: '{out.parent}'")
     write_table(frame, out)
 
 
 def write_frame(frame: pd.DataFrame, out: Path, *, json_newline: bool = False) -> None:
-    """Write a frame to a file chosen by suffix and say so on stderr.
+    """Write a frame to a file chosen by extension and say so on stderr.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         The table.
     out : pathlib.Path
-        ``.json`` gets :func:`frame_to_json`; other suffixes go to
-        :func:`save_table` (CSV, TSV or Parquet).
+        ``.json`` gets :func:`frame_to_json`; other extensions go to
+        :func:`save_table` (``.csv``, ``.tsv``, ``.parquet``, ``.xlsx``, or
+        an error); ``-`` prints CSV to standard output.
     json_newline : bool, default False
         End a JSON file with a newline.
     """
+    if is_stdout(out):
+        save_table(frame, out)
+        return
     if out.suffix.lower() == ".json":
         out.write_text(format_frame(frame, OutputFormat.json, json_newline=json_newline))
     else:
@@ -270,11 +299,14 @@ def emit(
     output_format : OutputFormat
         Format on stdout when ``out`` is None.
     out : pathlib.Path or None
-        File to write instead of printing.
+        File to write instead of printing; ``-`` prints the file's content
+        (CSV, or JSON with ``output_format`` json) to standard output.
     json_newline : bool, default False
         End JSON, printed or written, with a newline.
     """
-    if out is not None:
+    if is_stdout(out) and output_format is OutputFormat.table:
+        output_format = OutputFormat.csv
+    if out is not None and not is_stdout(out):
         write_frame(frame, out, json_newline=json_newline)
         return
     sys.stdout.write(format_frame(frame, output_format, json_newline=json_newline))
@@ -284,11 +316,20 @@ def emit(
 class OutputOptions:
     """How a command prints its results (``--format``), or the file it writes them to (``--out``).
 
-    An option group (see :mod:`synthinfer.cli._groups`).
+    An option group (see :mod:`synthinfer.cli._groups`). ``--out -`` is
+    standard output: it becomes no file (``out`` is ``None``) and, when the
+    format is ``table``, ``--format csv``, so a command prints there exactly
+    what ``--out FILE.csv`` writes (JSON with ``--format json``).
     """
 
     output_format: OutputFormatOption = OutputFormat.table
     out: OutOption = None
+
+    def __post_init__(self) -> None:
+        if is_stdout(self.out):
+            object.__setattr__(self, "out", None)
+            if self.output_format is OutputFormat.table:
+                object.__setattr__(self, "output_format", OutputFormat.csv)
 
     @property
     def table(self) -> bool:

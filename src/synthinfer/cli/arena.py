@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from synthinfer._columns import ARENA_READABLE_COLUMNS
+from synthinfer.allocation import AUTO_ALLOCATION
 from synthinfer.cli._groups import option_field, with_option_groups
 from synthinfer.cli._options import (
-    DEFAULT_ALLOCATION_SPEC,
     AllocationOption,
     AlphaOption,
     Engine,
@@ -30,6 +30,7 @@ from synthinfer.cli._options import (
     option,
 )
 from synthinfer.cli._output import OutputOptions, report_errors, save_table, write_frame
+from synthinfer.cli.infer import DEFAULT_SEED, seed_note
 
 if TYPE_CHECKING:
     from synthinfer.arena import ArenaResult
@@ -117,9 +118,9 @@ def arena_command(
     anchor: AnchorOption = 0,
     alpha: AlphaOption = None,
     method: MethodOption = None,
-    allocation: AllocationOption = DEFAULT_ALLOCATION_SPEC,
+    allocation: AllocationOption = AUTO_ALLOCATION.spec,
     n_gap_bootstrap: GapBootstrapOption = 200,
-    seed: SeedOption = None,
+    seed: SeedOption = DEFAULT_SEED,
     log: BattleLogOptions,
     output: OutputOptions,
     summary_out: SummaryOutOption = None,
@@ -153,6 +154,7 @@ def arena_command(
         output.emit(result.tasks, json_newline=True)
     if output.table:
         _print_arena_tables(result, estimand, output)
+    seed_note(result.seed, result.randomized)
 
 
 def _print_arena_tables(
@@ -209,7 +211,7 @@ def simulate_battles_command(
     n_models: ModelsOption = 20,
     n_battles: BattleCountOption = 20000,
     model: BattleModelOptions,
-    seed: SeedOption = None,
+    seed: SeedOption = DEFAULT_SEED,
     truth_out: TruthOutOption = None,
 ) -> None:
     """Simulate a battle log with human and autorater verdicts on the same battles."""
@@ -222,3 +224,4 @@ def simulate_battles_command(
     if truth_out is not None:
         save_table(simulation.model.truth(), truth_out)
         typer.echo(f"wrote the true model parameters to {truth_out}", err=True)
+    seed_note(seed)

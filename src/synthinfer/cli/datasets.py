@@ -26,7 +26,12 @@ def list_command() -> None:
 @report_errors
 def export_command(
     name: Annotated[str, typer.Argument(help="Dataset name (see 'synthinfer datasets list').")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.csv or .parquet).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Output file, by extension (.csv, .tsv, .parquet, .json, .xlsx)."
+        ),
+    ],
 ) -> None:
     """Write a bundled dataset or task table to a file."""
     from synthinfer.datasets import load_dataset

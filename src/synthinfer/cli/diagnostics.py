@@ -126,7 +126,12 @@ def diagnose_command(
     data: DataArgument,
     *,
     alpha: Annotated[
-        float, typer.Option("--alpha", help="Level of the leave-one-out check.")
+        float,
+        typer.Option(
+            "--alpha",
+            help="Level of the leave-one-out check, and at which remedies must give finite "
+            "intervals.",
+        ),
     ] = 0.1,
     time_col: TimeColOption = "time",
     attributes: Annotated[
@@ -143,9 +148,22 @@ def diagnose_command(
         float, typer.Option("--level", help="Holm-adjusted level for flagging.")
     ] = 0.05,
     seed: SeedOption = 0,
+    allocation: Annotated[
+        str,
+        typer.Option(
+            "--allocation",
+            help="Budget split that remedies are judged with (a remedy is suggested when some "
+            "split gives finite intervals at --alpha; it says so when this one does not).",
+        ),
+    ] = DEFAULT_ALLOCATION_SPEC,
     report: ReportOptions,
 ) -> None:
-    """Is task exchangeability plausible for this history? Findings with remedies."""
+    """Is task exchangeability plausible for this history? Findings with remedies that can run.
+
+    A remedy (--group-by, --adjust, weighted) is suggested only when it gives
+    finite intervals at --alpha (per coordinate) with the history at hand;
+    otherwise the finding says why not, or that no remedy is feasible.
+    """
     from synthinfer.diagnose import diagnose
     from synthinfer.plot import plot_diagnostics
 
@@ -158,14 +176,21 @@ def diagnose_command(
         n_permutations=n_permutations,
         seed=seed,
         level=level,
+        allocation=allocation,
     )
-    if report.table:
+    suffix = None if report.out is None else report.out.suffix.lower()
+    if suffix in TEXT_SUFFIXES or (suffix is None and report.table):
         _write_text(findings.summary(), report.out)
-    elif report.output_format is OutputFormat.json:
+    elif suffix == ".json" or (suffix is None and report.output_format is OutputFormat.json):
         _write_text(json.dumps(json_clean(findings.to_dict()), indent=2), report.out)
     else:
         report.emit(findings.to_frame())
     report.save_plot(lambda: plot_diagnostics(frame, time_col=time_col))
+
+
+TEXT_SUFFIXES = frozenset({".txt", ".md"})
+"""Files ``diagnose`` writes its readable report to; ``.json`` gets the report as JSON and any
+other ``--out`` the findings table, by extension."""
 
 
 def _write_text(text: str, out: Path | None) -> None:

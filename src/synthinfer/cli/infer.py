@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from synthinfer._columns import READABLE_COLUMNS
+from synthinfer.allocation import AUTO_ALLOCATION
 from synthinfer.cli._groups import option_field, with_option_groups
 from synthinfer.cli._options import (
-    DEFAULT_ALLOCATION_SPEC,
     AllocationOption,
     AlphaOption,
     BoundsOption,
     DataArgument,
     DecayOption,
+    EncodingOption,
     Engine,
     EngineOption,
     MethodOption,
@@ -43,12 +44,24 @@ if TYPE_CHECKING:
     from synthinfer.data import TaskData
 
 __all__ = [
+    "DEFAULT_SEED",
     "CalibrationOptions",
     "SourceOptions",
     "TuningOptions",
     "backtest_command",
     "infer_command",
+    "seed_note",
 ]
+
+DEFAULT_SEED = 0
+"""The seed of every randomized command when ``--seed`` is not given."""
+
+
+def seed_note(seed: int | None, randomized: bool = True) -> None:
+    """Say on stderr which seed a randomized result used (nothing when nothing was random)."""
+    if randomized and seed is not None:
+        typer.echo(f"note: seed {seed} (change with --seed)", err=True)
+
 
 # ------------------------------------------------------------------ what is computed
 
@@ -70,13 +83,13 @@ class CalibrationOptions:
         None, "--level", help="Confidence level(s) 1 - alpha instead of --alpha, e.g. 0.9,0.95."
     )
     method: MethodOption = None
-    allocation: AllocationOption = DEFAULT_ALLOCATION_SPEC
+    allocation: AllocationOption = AUTO_ALLOCATION.spec
     bounds: BoundsOption = None
     estimand: str = option_field("mean", "--estimand", help="mean or quantile:Q (unit-level data).")
     interval: IntervalKind | None = option_field(  # noqa: RUF009 - a dataclasses.Field
         None, "--interval", help="Interval construction for unit-level data (default: Wald)."
     )
-    seed: SeedOption = None
+    seed: SeedOption = DEFAULT_SEED
 
     def keywords(self) -> dict[str, Any]:
         """The options as keyword arguments of :func:`synthinfer.infer` and ``backtest``."""
@@ -151,12 +164,18 @@ class SourceOptions:
         "--spark-remote",
         help="Spark Connect address for --engine spark, e.g. sc://HOST:15002.",
     )
+    encoding: EncodingOption = None
 
     def load(self, data: Path) -> TaskData:
         """The task data of the file ``data``, scanned by the chosen engine."""
         from synthinfer.data import TaskData
 
-        return TaskData.load(data, engine=self.engine.value, spark_remote=self.spark_remote)
+        return TaskData.load(
+            data,
+            engine=self.engine.value,
+            spark_remote=self.spark_remote,
+            encoding=self.encoding,
+        )
 
 
 # ---------------------------------------------------------------------- commands
@@ -202,6 +221,7 @@ def infer_command(
     if output.table and output.out is None:
         frame = frame[list(READABLE_COLUMNS)]
     output.emit(frame)
+    seed_note(result.seed, result.randomized)
 
 
 @report_errors
@@ -245,3 +265,4 @@ def backtest_command(
         output.emit(result.tasks)
     if output.table:
         sys.stdout.write(f"backtest ({protocol.value}):\n" + output.render(result.summary_frame))
+    seed_note(result.seed, result.randomized)

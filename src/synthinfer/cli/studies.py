@@ -25,6 +25,7 @@ from synthinfer.cli._options import (
     option,
 )
 from synthinfer.cli._output import OutputOptions, progress_bar, report_errors, write_frame
+from synthinfer.cli.infer import DEFAULT_SEED, seed_note
 
 if TYPE_CHECKING:
     from synthinfer.studies.simulate import SimulationModel
@@ -135,7 +136,7 @@ def simulate_command(
     decay: DecayOption = None,
     attribute_weight: AttributeWeightOption = None,
     uniform_weights: UniformWeightsOption = False,
-    seed: SeedOption = None,
+    seed: SeedOption = DEFAULT_SEED,
     output: OutputOptions,
     per_rep: PerRepOption = None,
     workers: WorkersOption = None,
@@ -176,6 +177,7 @@ def simulate_command(
             f"seed {result.seed}\n"
         )
     output.emit(result.summary, json_newline=True)
+    seed_note(result.seed)
 
 
 # --------------------------------------------------------------------- reproduce

@@ -1,7 +1,17 @@
-"""Task data: the two table formats, the estimand, and per-task statistics."""
+"""Task data: the two table formats, the estimand, per-task statistics and backtest folds."""
 
+from synthinfer.data._design import design_allocation
 from synthinfer.data._estimand import Estimand, TaskStatistics
+from synthinfer.data._folds import backtest_folds
 from synthinfer.data._taskdata import TaskData
 from synthinfer.data._time import decimal_years, time_values
 
-__all__ = ["Estimand", "TaskData", "TaskStatistics", "decimal_years", "time_values"]
+__all__ = [
+    "Estimand",
+    "TaskData",
+    "TaskStatistics",
+    "backtest_folds",
+    "decimal_years",
+    "design_allocation",
+    "time_values",
+]

@@ -9,6 +9,7 @@ from typing import Literal
 
 import numpy as np
 
+from synthinfer.allocation import design_se
 from synthinfer.intervals import IntervalFamily
 
 __all__ = ["Estimand", "TaskStatistics"]
@@ -85,3 +86,9 @@ class TaskStatistics:
     def index_of(self, tasks: Sequence[str]) -> np.ndarray:
         """Positions of ``tasks`` in :attr:`tasks`."""
         return np.array([self._positions[task] for task in tasks], dtype=int)
+
+    @cached_property
+    def design_ses(self) -> tuple[float, float]:
+        """The median synthetic standard error (all tasks) and median gap standard
+        error (history tasks): the design quantities of the ``auto`` allocation."""
+        return design_se(self.synth), design_se(self.gap, self.is_history)

@@ -7,6 +7,11 @@ the bounds. Bootstrap and exact-quantile constructions need each task's
 values: they are read back a batch of tasks at a time
 (:class:`synthinfer.tables.UnitRows`), and each task's resampling is
 vectorized over replicates.
+
+Every count here is a count of units (the clusters of a table with ``unit``;
+rows otherwise), and a task is paired when some unit has rows of both
+sources (a table with ``unit`` may also hold unpaired tasks: targets, and
+tasks whose real and synthetic units share no id).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from synthinfer.data._estimand import Estimand, TaskStatistics
-from synthinfer.data._resample import bootstrap_draws, statistic, task_arrays
+from synthinfer.data._resample import bootstrap_draws, side_statistic, task_arrays
 from synthinfer.intervals import (
     BootstrapInterval,
     HoeffdingInterval,
@@ -67,9 +72,21 @@ class CoordinateRows:
         """One statistic over the tasks, as floats."""
         return self.moments[label].to_numpy(dtype=float)
 
+    @property
+    def paired(self) -> np.ndarray:
+        """Per task, whether its gap is paired (some unit has rows of both sources)."""
+        shared = self._count("n_pairs") + self._count("n_pairs_lost")
+        return (shared > 0) & self.rows.paired
+
+    def _count(self, label: str) -> np.ndarray:
+        """A count column over the tasks (0 where absent)."""
+        if label not in self.moments.columns:
+            return np.zeros(len(self.moments), dtype=np.int64)
+        return self.moments[label].fillna(0).to_numpy(dtype=np.int64)
+
     def per_task(self) -> Iterator[tuple[str, pd.DataFrame]]:
         """Each task's rows in turn (task order), read a batch of tasks at a time."""
-        sizes = (self.moments["n_real"] + self.moments["n_synth"]).to_numpy()
+        sizes = self._count("n_real_rows") + self._count("n_synth_rows")
         return self.rows.per_task(self.tasks, sizes, self.coord)
 
 
@@ -152,8 +169,9 @@ def _wald_families(data: CoordinateRows) -> Families:
     _check_sizes(moments["n_synth"], "synthetic", name)
     history = moments[moments["n_real"] > 0]
     _check_sizes(history["n_real"], "real", name)
-    if data.rows.paired:
-        _check_sizes(history["n_pairs"], "paired", name)
+    _check_sizes(
+        moments.loc[data.paired & (moments["n_real"] > 0).to_numpy(), "n_pairs"], "paired", name
+    )
     synth = WaldInterval(data.column("synth_mean"), np.sqrt(data.column("synth_var")))
     gap = WaldInterval(data.column("gap_mean"), np.sqrt(data.column("gap_var")))
     return synth, gap, data.column("real_mean") - data.column("synth_mean")
@@ -180,10 +198,12 @@ def _hoeffding_families(data: CoordinateRows, bounds: tuple[float, float] | None
 
     synth_mean, synth_n = column("synth_mean"), column("n_synth")
     observed = column("real_mean") - synth_mean
-    if data.rows.paired:
-        gap_family = HoeffdingInterval.for_paired_gap(column("gap_mean"), column("n_pairs"), bounds)
-    else:
-        gap_family = HoeffdingInterval.for_unpaired_gap(observed, column("n_real"), synth_n, bounds)
+    paired = HoeffdingInterval.for_paired_gap(column("gap_mean"), column("n_pairs"), bounds)
+    unpaired = HoeffdingInterval.for_unpaired_gap(observed, column("n_real"), synth_n, bounds)
+    gap_family = HoeffdingInterval(
+        np.where(data.paired, paired.estimate, unpaired.estimate),
+        np.where(data.paired, paired.scale, unpaired.scale),
+    )
     return HoeffdingInterval.for_mean(synth_mean, synth_n, bounds), gap_family, observed
 
 
@@ -203,34 +223,41 @@ def _bootstrap_families(
     real_estimate = np.full(n_tasks, np.nan)
     synth_draws = np.empty((n_tasks, n_bootstrap))
     gap_draws = np.full((n_tasks, n_bootstrap), np.nan)
-    samples = []
+    samples, clustered = [], ""
+    paired = data.paired
     for i, (task, group) in enumerate(data.per_task()):
-        real, synth, weights = task_arrays(group, data.rows.paired, data.rows.weighted)
-        samples.append(synth)
-        synth_estimate[i] = statistic(synth, weights[1], quantile)
-        if real.size:
-            real_estimate[i] = statistic(real, weights[0], quantile)
+        sample = task_arrays(group, data.rows.paired, bool(paired[i]), data.rows.weighted)
+        if sample.paired and not sample.pairs:
+            _check_sizes(pd.Series({task: 0}), "paired", data.name)
+        samples.append(sample.synth.values)
+        if not (sample.synth.singletons and sample.real.singletons):
+            clustered = clustered or task
+        synth_estimate[i] = side_statistic(sample.synth, quantile)
+        if sample.real.values.size:
+            real_estimate[i] = side_statistic(sample.real, quantile)
         if task in data.history:
             observed[i] = real_estimate[i] - synth_estimate[i]
-        synth_draws[i], gap_draws[i] = bootstrap_draws(
-            real, synth, weights, quantile, data.rows.paired, n_bootstrap, rng
-        )
+        synth_draws[i], gap_draws[i] = bootstrap_draws(sample, quantile, n_bootstrap, rng)
         if progress is not None:
             progress(1)
     return (
         BootstrapInterval(synth_estimate, synth_draws),
         BootstrapInterval(observed, gap_draws),
         observed,
-        _Samples(tuple(samples), real_estimate),
+        _Samples(tuple(samples), real_estimate, clustered),
     )
 
 
 @dataclass(frozen=True)
 class _Samples:
-    """Each task's synthetic values and real statistic (kept from the bootstrap's read)."""
+    """Each task's synthetic values and real statistic (kept from the bootstrap's read).
+
+    ``clustered`` names a task with a unit of several rows (``""`` if none).
+    """
 
     synthetic: tuple[np.ndarray, ...]
     real_estimate: np.ndarray
+    clustered: str = ""
 
 
 def _quantile_families(
@@ -253,4 +280,10 @@ def _quantile_families(
     truth = samples.real_estimate
     if interval == "bootstrap":
         return (synth_boot, gap, observed), truth
+    if samples.clustered:
+        raise ValueError(
+            f"{data.name}: the exact order-statistic quantile interval assumes independent "
+            f"rows, but units of task {samples.clustered!r} have several rows (repeated "
+            f"draws); use --interval bootstrap, which resamples units"
+        )
     return (OrderStatisticInterval(samples.synthetic, quantile), gap, observed), truth

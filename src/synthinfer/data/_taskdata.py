@@ -78,6 +78,9 @@ class TaskData:
         Where the data came from (for messages).
     rows : UnitRows or None
         A unit-level table's rows, read back per task when needed.
+    binary : bool
+        Whether every value of a unit-level table is 0 or 1 (then its
+        estimands are proportions and bounds default to ``[0, 1]``).
     """
 
     frame: pd.DataFrame = field(repr=False)
@@ -88,6 +91,7 @@ class TaskData:
     target_tasks: tuple[str, ...]
     name: str = "data"
     rows: UnitRows | None = field(default=None, repr=False)
+    binary: bool = False
 
     # ----------------------------------------------------------------- loading
     @classmethod
@@ -100,6 +104,7 @@ class TaskData:
         memory_limit: str = DEFAULT_MEMORY_LIMIT,
         threads: int | None = None,
         spark_remote: str | None = None,
+        encoding: str | None = None,
     ) -> TaskData:
         """Check task data in either format, from a path or any dataframe.
 
@@ -121,6 +126,8 @@ class TaskData:
         spark_remote : str, optional
             A Spark Connect address (``sc://HOST:PORT``) for ``engine="spark"``
             (default: the active Spark session, else a local one).
+        encoding : str, optional
+            Text encoding of a CSV file (e.g. ``"latin-1"``, ``"cp1252"``); default: detected.
 
         Returns
         -------
@@ -128,7 +135,7 @@ class TaskData:
         """
         if isinstance(source, TaskData):
             return source
-        options = scan_options(engine, memory_limit, threads, spark_remote)
+        options = scan_options(engine, memory_limit, threads, spark_remote, encoding)
         table = Table(source, options, name)
         columns = table.columns()
         if {"source", "value"} <= set(columns):
@@ -170,7 +177,7 @@ class TaskData:
         statistics = _in_order(summary.statistics, summary.order, summary.coords)
         is_history = (statistics["n_real"] > 0).to_numpy()
         data = cls._built(statistics, "unit", is_history, summary.attributes, name)
-        return replace(data, rows=summary.rows)
+        return replace(data, rows=summary.rows, binary=summary.binary)
 
     @classmethod
     def _built(
@@ -228,6 +235,50 @@ class TaskData:
             history_tasks=tuple(t for t in self.history_tasks if t in keep),
             target_tasks=tuple(t for t in self.target_tasks if t in keep),
         )
+
+    def default_bounds(self) -> tuple[float, float] | None:
+        """``(0, 1)`` for a unit-level table whose values are all 0 or 1, else ``None``."""
+        return (0.0, 1.0) if self.kind == "unit" and self.binary else None
+
+    def check_bounds(self, bounds: tuple[float, float]) -> None:
+        """Stop with one message when the data fall outside ``bounds``.
+
+        A unit-level table's values, or a summary table's ``synth_estimate``
+        and ``real_estimate``, must lie within the estimand's range: bounds
+        that cut through the data (``0,1`` on a 0-100 scale) would clip every
+        interval silently.
+
+        Parameters
+        ----------
+        bounds : (float, float)
+            The range ``(LO, HI)`` given by the user.
+
+        Raises
+        ------
+        ValueError
+            Naming the count, an example and what to do.
+        """
+        low, high = bounds
+        fix = "widen --bounds to the estimand's range, or give --bounds none"
+        if self.kind == "unit" and self.rows is not None:
+            for coord in self.coords:
+                outside = self.rows.outside(low, high, coord)
+                if outside.count:
+                    raise ValueError(
+                        f"{self.name}: {outside.count} value(s) fall outside --bounds "
+                        f"{low:g},{high:g} (e.g. {_number(outside.example)}); {fix}"
+                    )
+            return
+        for column in ("synth_estimate", "real_estimate"):
+            if column not in self.frame.columns:
+                continue
+            values = self.frame[column].to_numpy(dtype=float)
+            bad = np.isfinite(values) & ((values < low) | (values > high))
+            if bad.any():
+                raise ValueError(
+                    f"{self.name}: {int(bad.sum())} value(s) of column '{column}' fall outside "
+                    f"--bounds {low:g},{high:g} (e.g. {_number(values[bad][0])}); {fix}"
+                )
 
     # ------------------------------------------------------------- statistics
     def statistics(
@@ -323,6 +374,14 @@ class TaskData:
 
 
 # --------------------------------------------------------------------------- helpers
+def _number(value: object) -> str:
+    """A value for a message: numbers in ``%g`` form, anything else as text."""
+    try:
+        return f"{float(value):g}"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def _summary_frame(table: Table) -> pd.DataFrame:
     """A summary table in pandas (small): files as pandas reads them, frames collected."""
     return read_table(table.source, table.options)

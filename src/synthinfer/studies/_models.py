@@ -50,7 +50,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from synthinfer._validation import check_choice, check_range, check_seed
+from synthinfer._validation import check_choice, check_range, check_seed, shown
 from synthinfer.intervals import WaldInterval
 from synthinfer.methods import History
 from synthinfer.weights import recency_weights
@@ -101,7 +101,9 @@ def check_size(value: int, name: str, minimum: int, reason: str = "") -> int:
     """
     if isinstance(value, bool) or int(value) != value or value < minimum:
         why = f" ({reason})" if reason else ""
-        raise ValueError(f"{name} must be an integer of at least {minimum}{why}, got {value!r}")
+        raise ValueError(
+            f"{name} must be an integer of at least {minimum}{why}, got {shown(value)}"
+        )
     return int(value)
 
 

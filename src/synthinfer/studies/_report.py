@@ -72,6 +72,7 @@ class Reproduction:
             "method",
             "alpha",
             "coord",
+            "infinite",
             "coverage",
             "coverage_mcse",
             "mean_width",
@@ -158,9 +159,12 @@ def coverage_flag(
     Returns
     -------
     bool
+        Also true when ours is NaN (no finite interval) and the paper states a number.
     """
     if math.isnan(paper_coverage):
         return False
+    if math.isnan(coverage):  # every interval infinite: no coverage to set beside the paper's
+        return True
     tolerance = _COVERAGE_ROUNDING + 1e-9
     if reps and paper_reps:
         variance = paper_coverage * (1 - paper_coverage) / paper_reps
@@ -183,9 +187,12 @@ def width_flag(width: float, paper_width: float, *, relative: float | None) -> b
     Returns
     -------
     bool
+        Also true when ours is NaN (no finite interval) and the paper states a number.
     """
     if math.isnan(paper_width):
         return False
+    if math.isnan(width):  # every interval infinite: no finite width to compare
+        return True
     tolerance = 0.0005 + 1e-9 + (relative or 0.0) * paper_width
     return abs(width - paper_width) > tolerance
 

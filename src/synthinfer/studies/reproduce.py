@@ -297,6 +297,8 @@ def reproduce_pew(
         f"coordinates ({data['task'].nunique()} tasks); coordinates co (own party) and opp",
         f"allocation {PEW_ALLOCATION} of alpha/2 per coordinate, bounds [0, 1]; the paper's "
         "width is pooled over coordinates (coord = all)",
+        "coverage and widths are over finite intervals ('infinite' counts the others: an "
+        "infinite band clipped to [0, 1] is not counted as covering)",
         f"temporal: history = waves before {PEW_SPLIT_WAVE}, targets = waves "
         f"{PEW_SPLIT_WAVE} and later; the paper reports no temporal numbers",
         *(f"loo: {m}" for m in loo_notes),

@@ -27,8 +27,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from synthinfer._columns import STUDY_COLUMNS, STUDY_REP_COLUMNS
 from synthinfer._validation import check_alphas, check_choices, split_list
-from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
-from synthinfer.methods import METHODS, Calibration, calibrate
+from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation, design_se
+from synthinfer.intervals import IntervalFamily
+from synthinfer.methods import METHODS, Calibration, History, calibrate
 from synthinfer.results import coverage_statistics
 from synthinfer.studies._models import (
     SimulationModel,
@@ -105,6 +106,7 @@ class _Outcome:
 
     covered: NDArray[np.bool_]
     width: FloatArray
+    feasible: NDArray[np.bool_]
     w1_sum: float
     w2_sum: float
     w2_count: int
@@ -112,11 +114,16 @@ class _Outcome:
 
 
 class _Accumulator:
-    """Running coverage and width statistics of one method × α over all blocks."""
+    """Running coverage and width statistics of one method × α over all blocks.
+
+    The width decomposition is summed over finite intervals only, as the
+    coverage and widths of :func:`~synthinfer.results.coverage_statistics`.
+    """
 
     def __init__(self, reps: int) -> None:
         self.covered = np.zeros(reps, dtype=bool)
         self.width = np.empty(reps)
+        self.feasible = np.zeros(reps, dtype=bool)
         self.sums = np.zeros(3)
         self.w2_count = 0
 
@@ -124,20 +131,22 @@ class _Accumulator:
         stop = start + outcome.covered.size
         self.covered[start:stop] = outcome.covered
         self.width[start:stop] = outcome.width
+        self.feasible[start:stop] = outcome.feasible
         self.sums += (outcome.w1_sum, outcome.w2_sum, outcome.w3_sum)
         self.w2_count += outcome.w2_count
 
     def row(self, method: str, alpha: float, tasks: int) -> dict[str, object]:
         """The summary row of this method × α (the columns of ``STUDY_COLUMNS``)."""
-        reps = self.covered.size
+        statistics = coverage_statistics(self.covered, self.width, self.feasible)
+        finite = statistics["finite"]
         return {
             "method": method,
             "alpha": alpha,
-            **coverage_statistics(self.covered, self.width),
-            "w1": self.sums[0] / reps,
+            **statistics,
+            "w1": self.sums[0] / finite if finite else math.nan,
             "w2": self.sums[1] / self.w2_count if self.w2_count else math.nan,
-            "w3": self.sums[2] / reps,
-            "reps": reps,
+            "w3": self.sums[2] / finite if finite else math.nan,
+            "reps": self.covered.size,
             "tasks": tasks,
         }
 
@@ -184,12 +193,31 @@ class _Plan:
         target, history = sim.target(), sim.history(weights)
         outcomes, frames = [], []
         for method, alpha in self.keys:
-            cal = calibrate(method, target, history, alpha, self.allocation)
+            allocation = self.allocation
+            if allocation.is_auto:
+                allocation = self.resolve(method, alpha, target, history)
+            cal = calibrate(method, target, history, alpha, allocation)
             outcome, frame = self.score(start, method, cal, sim.truth(method))
             outcomes.append(outcome)
             if frame is not None:
                 frames.append(frame)
         return start, size, outcomes, frames
+
+    def resolve(
+        self, method: str, alpha: float, target: IntervalFamily, history: History
+    ) -> Allocation:
+        """``auto`` for one block: ``T`` (the least weight total for ``weighted``) and the
+        block's median standard errors, as :func:`synthinfer.data.design_allocation`."""
+        ranked = float(self.tasks)
+        if method == "weighted" and history.weights is not None:
+            ranked = float(np.min(np.sum(history.weights, axis=-1)))
+        return self.allocation.resolve(
+            alpha,
+            ranked,
+            synth_se=design_se(target),
+            gap_se=design_se(history.gap),
+            gap_divisor=self.tasks if method == "task-only" else 1,
+        )
 
     def score(
         self, start: int, method: str, cal: Calibration, truth: FloatArray
@@ -199,13 +227,15 @@ class _Plan:
         covered = (lower <= truth) & (truth <= upper)
         with np.errstate(invalid="ignore"):
             width = upper - lower
+        finite = cal.feasible & np.isfinite(width)
         outcome = _Outcome(
             covered=covered,
             width=width,
-            w1_sum=float(np.sum(cal.w1)),
-            w2_sum=float(np.nansum(cal.w2)),
-            w2_count=int(np.count_nonzero(~np.isnan(cal.w2))),
-            w3_sum=float(np.sum(cal.w3)),
+            feasible=finite,
+            w1_sum=float(np.sum(cal.w1[finite])),
+            w2_sum=float(np.nansum(cal.w2[finite])),
+            w2_count=int(np.count_nonzero(~np.isnan(cal.w2[finite]))),
+            w3_sum=float(np.sum(cal.w3[finite])),
         )
         frame = None
         if self.per_rep:
@@ -324,10 +354,11 @@ def _levels(alphas: Sequence[float] | float | str) -> tuple[float, ...]:
 
 
 def _allocation(allocation: Allocation | str, alphas: Sequence[float]) -> Allocation:
-    """The budget split, checked to split every level."""
+    """The budget split, checked to split every level (``auto`` is chosen per block)."""
     allocation = Allocation.parse(allocation)
     for alpha in alphas:
-        allocation.split(alpha)
+        if not allocation.is_auto:
+            allocation.split(alpha)
     return allocation
 
 
@@ -380,7 +411,9 @@ def coverage_study(
     alphas : sequence of float
         Levels.
     allocation : Allocation or str
-        Budget split, e.g. ``"prop:0.1,0.2,0.7"`` or ``"abs:0.005,0.005"``.
+        Budget split, e.g. ``"prop:0.1,0.2,0.7"`` (the paper's, the default),
+        ``"abs:0.005,0.005"``, or ``"auto"`` (chosen from ``T`` and each
+        block's standard errors, see :mod:`synthinfer.allocation`).
     bounds : (float, float), optional
         Clip final intervals to this range (e.g. ``(0, 1)``).
     decay, attribute_weight, uniform_weights

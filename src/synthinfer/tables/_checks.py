@@ -22,9 +22,11 @@ from synthinfer.tables._problems import Located, key_text, row_problem
 from synthinfer.tables._rows import (
     NUMBER,
     UnitLayout,
+    answered,
     attribute_column,
     clean_source,
     collect_pandas,
+    is_missing,
     is_text,
     moment_terms,
     typed_rows,
@@ -39,6 +41,7 @@ __all__ = [
     "merge_spellings",
     "task_attributes",
     "value_range",
+    "values_are_binary",
 ]
 
 
@@ -92,16 +95,13 @@ def _flags(layout: UnitLayout) -> dict[str, Any]:
     """Per-row 0/1 indicators of bad values, summed per group."""
     import narwhals.stable.v2 as nw
 
-    def missing(column: str):
-        return nw.col(column).is_null() | nw.col(column).fill_null(0.0).is_nan()
-
     def infinite(column: str):
         filled = nw.col(column).fill_null(0.0)
         return ~filled.is_finite() & ~filled.is_nan()
 
-    flags = {"value_missing": missing("value"), "value_infinite": infinite("value")}
+    flags = {"value_missing": is_missing("value"), "value_infinite": infinite("value")}
     if layout.weighted:
-        flags["weight_missing"] = missing("weight")
+        flags["weight_missing"] = is_missing("weight")
         flags["weight_infinite"] = infinite("weight")
         flags["weight_negative"] = nw.col("weight").fill_null(0.0) < 0
     if layout.paired:
@@ -148,7 +148,7 @@ def first_pass(rows: Any, layout: UnitLayout) -> pd.DataFrame:
         ]
     if POSITION in rows.collect_schema():
         sums.append(nw.col(POSITION).min().alias("first"))
-    rows = rows.with_columns(**flags, **extra)
+    rows = answered(rows.with_columns(**flags), layout).with_columns(**extra)  # sums skip empties
     rows, raw = moment_terms(rows, "value", "weight" if layout.weighted else None, "raw_")
     grouped = rows.group_by(*layout.keys, "source")
     return collect_pandas(grouped.agg(nw.len().alias("n"), *sums, *raw))
@@ -158,7 +158,7 @@ def _fraction(column: str):
     """1 where a number is not a whole number (exact sums need whole numbers)."""
     import narwhals.stable.v2 as nw
 
-    return (nw.col(column) != nw.col(column).round(0)).cast(nw.Int64)
+    return ((nw.col(column) - nw.col(column).round(0)).abs() > 0).cast(nw.Int64)  # NaN: 0
 
 
 def _combine(column: str) -> str:
@@ -190,9 +190,10 @@ def merge_spellings(groups: pd.DataFrame, layout: UnitLayout) -> tuple[pd.DataFr
 def check_groups(groups: pd.DataFrame, table: Table, layout: UnitLayout) -> None:
     """Raise the first problem the counts of :func:`first_pass` show.
 
-    In order: no rows, empty ids, unknown sources, missing or infinite values,
-    missing, infinite or negative weights, empty units, real rows without
-    synthetic rows, and weights summing to zero.
+    In order: no rows, empty ids, unknown sources, infinite values (an empty
+    value is a non-response, counted in ``value_missing``), missing, infinite
+    or negative weights, empty units, real rows without synthetic rows, and
+    weights summing to zero.
     """
     import narwhals.stable.v2 as nw
 
@@ -213,7 +214,7 @@ def check_groups(groups: pd.DataFrame, table: Table, layout: UnitLayout) -> None
     if unknown.any():
         n = int(groups.loc[unknown, "n"].sum())
         stop("source", "source", n, lambda: ~nw.col("source").is_in(SOURCES).fill_null(False))
-    checks = [("value", "missing"), ("value", "infinite")]
+    checks = [("value", "infinite")]  # an empty value is a non-response, counted
     if layout.weighted:
         checks += [("weight", "missing"), ("weight", "infinite"), ("weight", "negative")]
     flags = _flags(layout)
@@ -290,3 +291,9 @@ def task_attributes(
 def value_range(groups: pd.DataFrame) -> tuple[float, float]:
     """The smallest and largest value of the table."""
     return float(groups["min_x"].min()), float(groups["max_x"].max())
+
+
+def values_are_binary(groups: pd.DataFrame) -> bool:
+    """Whether every (non-empty) value of the table is 0 or 1: whole numbers in ``[0, 1]``."""
+    low, high = value_range(groups)
+    return bool(groups["value_fraction"].sum() == 0 and low >= 0.0 and high <= 1.0)

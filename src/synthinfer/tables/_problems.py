@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Located", "key_text", "lines_text", "plain", "row_problem"]
+__all__ = ["Located", "key_text", "lines_text", "nonresponse_text", "plain", "row_problem"]
 
 _SHOWN = 5
 
@@ -111,3 +111,58 @@ def row_problem(where: str, kind: str, column: str, located: Located) -> ValueEr
         raise KeyError(kind)
     first = lines and _FIRST_ROWS.get(kind, "").format(name=name, example=ex, lines=lines)
     return ValueError(f"{where}: " + "; ".join(part for part in (first, text) if part))
+
+
+def _listed(parts: Sequence[str]) -> str:
+    """The first few ``parts``, then how many more."""
+    more = f" and {len(parts) - _SHOWN} more" if len(parts) > _SHOWN else ""
+    return ", ".join(parts[:_SHOWN]) + more
+
+
+def nonresponse_text(where: str, statistics) -> str:
+    """The one note on empty values (non-response), per task and source; ``""`` when none.
+
+    Parameters
+    ----------
+    where : str
+        The data's name.
+    statistics : pandas.DataFrame
+        Per ``(task, coord)``: ``n_missing_synth``, ``n_missing_real`` and
+        ``n_pairs_lost``.
+
+    Returns
+    -------
+    str
+        E.g. ``data: 3 empty values (non-response) left out of every estimate:
+        task 'q1' 2 synthetic, task 'q2' 1 real; 1 unit with real and
+        synthetic rows left out of the paired gap, its values on one side all
+        empty (task 'q1' 1)``.
+    """
+    synth, real = statistics["n_missing_synth"], statistics["n_missing_real"]
+    total = int(synth.sum() + real.sum())
+    if not total:
+        return ""
+    parts = []
+    for task, coord, s, r in zip(statistics["task"], statistics["coord"], synth, real, strict=True):
+        sides = [f"{int(n)} {name}" for n, name in ((s, "synthetic"), (r, "real")) if n]
+        if sides:
+            parts.append(f"{key_text(task, coord)} {' and '.join(sides)}")
+    values = "value" if total == 1 else "values"
+    text = f"{where}: {total} empty {values} (non-response) left out of every estimate: "
+    text += _listed(parts)
+    lost = statistics[statistics["n_pairs_lost"] > 0]
+    if len(lost):
+        n = int(lost["n_pairs_lost"].sum())
+        units = "unit" if n == 1 else "units"
+        its = "its values" if n == 1 else "their values"
+        where_lost = [
+            f"{key_text(task, coord)} {int(k)}"
+            for task, coord, k in zip(
+                lost["task"], lost["coord"], lost["n_pairs_lost"], strict=True
+            )
+        ]
+        text += (
+            f"; {n} {units} with real and synthetic rows left out of the paired gap, {its} on "
+            f"one side all empty ({_listed(where_lost)})"
+        )
+    return text

@@ -17,7 +17,7 @@ import pandas as pd
 
 from synthinfer._columns import NO_COORD
 from synthinfer.tables._problems import Located
-from synthinfer.tables._rows import UnitLayout, collect_pandas, text_ids, typed_rows
+from synthinfer.tables._rows import UnitLayout, collect_pandas, responses, text_ids, typed_rows
 from synthinfer.tables._sources import Table
 
 __all__ = ["UnitRows"]
@@ -62,6 +62,9 @@ class UnitRows:
     def read(self, tasks: Sequence[str], coord: str = NO_COORD) -> pd.DataFrame:
         """The rows of ``tasks`` for one coordinate, in the table's row order.
 
+        Rows with an empty value (non-response) are left out, as from every
+        estimate.
+
         Returns
         -------
         pandas.DataFrame
@@ -74,7 +77,7 @@ class UnitRows:
         wanted = [self.task_ids[task] for task in tasks]
         with self.table.open(ordered=True) as frame:
             chosen = self._rows(frame, coord).filter(nw.col("task").is_in(wanted))
-            rows = collect_pandas(chosen.select(*columns))
+            rows = collect_pandas(responses(chosen).select(*columns))
         return rows.assign(task=text_ids(rows["task"]))
 
     def per_task(
@@ -87,7 +90,7 @@ class UnitRows:
         tasks : sequence of str
             The tasks, in the order wanted.
         sizes : sequence of int
-            Each task's row count (to size the batches).
+            Each task's row count (to size the batches; rows with a value will do).
         coord : str
             The coordinate.
         """

@@ -23,24 +23,32 @@ from synthinfer.tables._sources import POSITION
 
 __all__ = [
     "NUMBER",
+    "WEIGHT_TOLERANCE",
     "UnitLayout",
+    "answered",
     "attribute_column",
     "clean_source",
     "collect_pandas",
     "exact_sums",
     "exact_variance",
     "group_means",
+    "is_missing",
     "is_text",
     "moment_terms",
+    "responses",
     "text_ids",
     "typed_rows",
+    "unit_means",
     "variance",
 ]
 
-NUMBER = r"^\s*[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?i:inf|infinity|nan))\s*$"
-"""What a value in a text column must look like to count as a number."""
+NUMBER = r"^\s*(?:[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|(?i:inf|infinity|nan)))?\s*$"
+"""What a value in a text column must look like: a number, or empty (a non-response)."""
 
 KIND = "unit-level table"
+
+WEIGHT_TOLERANCE = 1e-12
+"""Relative difference beyond which two weights of one unit differ."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +130,8 @@ def _number(column: str, dtype: Any):
     if dtype == nw.Float64:
         return expr
     if is_text(dtype):
-        expr = expr.cast(nw.String).str.strip_chars()
+        text = expr.cast(nw.String).str.strip_chars()
+        expr = nw.when(text != "").then(text)  # an empty cell is an empty value
     return expr.cast(nw.Float64)
 
 
@@ -296,3 +305,67 @@ def exact_variance(
         one(row, total) for (_, row), total in zip(sums.iterrows(), total_weight, strict=True)
     ]
     return pd.Series(values, index=sums.index, dtype=float)
+
+
+# ------------------------------------------------------------ non-response and units
+def is_missing(column: str):
+    """Whether a row's number is empty (null) or NaN: for ``value``, a non-response."""
+    import narwhals.stable.v2 as nw
+
+    return nw.col(column).is_null() | nw.col(column).fill_null(0.0).is_nan()
+
+
+def answered(rows: Any, layout: UnitLayout):
+    """The rows with ``value`` (and ``weight``) null wherever the value is empty or NaN.
+
+    Sums then skip the non-responses on every backend (a NaN would poison
+    them), while the rows stay to be counted.
+    """
+    import narwhals.stable.v2 as nw
+
+    kept = ~is_missing("value")
+    columns = {"value": nw.when(kept).then(nw.col("value"))}
+    if layout.weighted:
+        columns["weight"] = nw.when(kept).then(nw.col("weight"))
+    return rows.with_columns(**columns)
+
+
+def responses(rows: Any):
+    """The rows whose value is not empty: those every estimate uses."""
+    return rows.filter(~is_missing("value"))
+
+
+def unit_means(rows: Any, layout: UnitLayout):
+    """One row per ``(task, coord, source, unit)``: the mean of the unit's values.
+
+    Parameters
+    ----------
+    rows : narwhals.LazyFrame
+        :func:`typed_rows` of a table with ``unit`` (empty values included).
+    layout : UnitLayout
+        Its columns.
+
+    Returns
+    -------
+    narwhals.LazyFrame
+        The keys, ``source``, ``unit``; ``k`` (the unit's values, empty ones
+        left out); ``value``, their plain mean (null when ``k = 0``: every value
+        empty); weighted, ``weight`` (the largest of the unit's row weights,
+        which must agree) and ``weight_varies`` (1 where they do not, within
+        :data:`WEIGHT_TOLERANCE`). A unit of one row keeps its value and
+        weight exactly.
+    """
+    import narwhals.stable.v2 as nw
+
+    keys = [*layout.keys, "source", "unit"]
+    sums = [nw.col("value").count().alias("k"), nw.col("value").sum().alias("sx")]
+    if layout.weighted:
+        sums += [nw.col("weight").min().alias("w_min"), nw.col("weight").max().alias("w_max")]
+    units = answered(rows, layout).group_by(*keys).agg(*sums)
+    columns = {"value": nw.when(nw.col("k") > 0).then(nw.col("sx") / nw.col("k"))}
+    if layout.weighted:
+        spread = nw.col("w_max") - nw.col("w_min")
+        varies = spread > WEIGHT_TOLERANCE * (1 + nw.col("w_max").abs())
+        columns["weight"] = nw.col("w_max")
+        columns["weight_varies"] = varies.fill_null(False).cast(nw.Int64)
+    return units.with_columns(**columns)

@@ -1,13 +1,17 @@
 """Any table as one Narwhals LazyFrame: files scanned by DuckDB (or Spark), frames as given.
 
-A *source* is a path (CSV or TSV, compressed too; a Parquet file, a
-partitioned Parquet folder or a glob) or a dataframe of any backend Narwhals
-knows: pandas, polars (eager or lazy), pyarrow, a DuckDB relation, a PySpark
-DataFrame (classic or Spark Connect), sqlframe, ... :func:`scan` opens it as a
-lazy frame on which every computation of :mod:`synthinfer.tables` runs
-natively; files are read by a DuckDB connection the library owns (a memory
-limit and a spill directory keep memory bounded at any row count), or by a
-Spark session with ``engine="spark"``.
+A *source* is a path (CSV or TSV in any encoding, compressed too; a Parquet
+file, a partitioned Parquet folder or a glob; an Excel, Stata or SPSS file)
+or a dataframe of any backend Narwhals knows: pandas, polars (eager or lazy),
+pyarrow, a DuckDB relation, a PySpark DataFrame (classic or Spark Connect),
+sqlframe, ... :func:`scan` opens it as a lazy frame on which every
+computation of :mod:`synthinfer.tables` runs natively; files are read by a
+DuckDB connection the library owns (a memory limit and a spill directory keep
+memory bounded at any row count), or by a Spark session with
+``engine="spark"``. A CSV that is not UTF-8 (or is compressed in a way DuckDB
+does not read) is streamed into a UTF-8 copy first (see
+:mod:`synthinfer.tables._encodings`); Excel, Stata and SPSS files are read
+whole into pandas (see :mod:`synthinfer.tables._surveyfiles`).
 
 DuckDB, Narwhals and PySpark are imported inside the functions that need them,
 so importing the package stays fast.
@@ -15,17 +19,30 @@ so importing the package stays fast.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthinfer._validation import check_choice, check_count
+from synthinfer.tables._encodings import (
+    check_encoding,
+    codec_name,
+    decode_problem,
+    detect_encoding,
+    duckdb_compression,
+    fallback_note,
+    is_fallback,
+    readable_path,
+)
+from synthinfer.tables._surveyfiles import SURVEY_KINDS, survey_frame
 
 if TYPE_CHECKING:
     import narwhals.stable.v2 as nw
@@ -42,6 +59,7 @@ __all__ = [
     "scan",
     "source_columns",
     "source_name",
+    "utf8_file",
 ]
 
 ENGINES = ("duckdb", "spark")
@@ -51,7 +69,18 @@ POSITION = "__synthinfer_row"
 
 _CSV = {".csv": ",", ".txt": ",", ".tsv": "\t", ".tab": "\t"}
 _PARQUET = (".parquet", ".pq")
-_COMPRESSED = {".gz", ".gzip", ".zst"}
+_COMPRESSED = {".gz", ".gzip", ".zst", ".bz2", ".xz"}
+_SURVEY = set(SURVEY_KINDS.values())
+_SPARK_CHARSETS = {
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8",
+    "iso8859-1": "iso-8859-1",
+    "ascii": "us-ascii",
+    "utf-16": "utf-16",
+    "utf-16-be": "utf-16be",
+    "utf-16-le": "utf-16le",
+    "utf-32": "utf-32",
+}
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*([KMGT]i?B|B)\s*$", re.IGNORECASE)
 _SPARK_EXTRA = "pip install 'synthinfer[spark]'"
 
@@ -72,15 +101,23 @@ class ScanOptions:
         DuckDB threads (default: all cores).
     spark_remote : str, optional
         A Spark Connect address (``sc://HOST:PORT``) for ``engine="spark"``.
+    encoding : str, optional
+        The text encoding of CSV files (any Python codec name: ``latin-1``,
+        ``cp1252``, ``utf-16`` ...), and of Stata and SPSS files whose own
+        declaration is wrong. Default: detected (UTF-8, a byte-order mark,
+        else Windows-1252 or Latin-1 with a warning; see
+        :mod:`synthinfer.tables._encodings`).
     """
 
     engine: str = "duckdb"
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = None
     spark_remote: str | None = None
+    encoding: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "engine", check_choice(self.engine, ENGINES, "engine"))
+        check_encoding(self.encoding)
         if not isinstance(self.memory_limit, str) or not _MEMORY.match(self.memory_limit):
             raise ValueError(
                 f"memory_limit must be a size such as '1GB' or '512MB', got {self.memory_limit!r}"
@@ -108,23 +145,37 @@ class FileSpec:
     ----------
     pattern : str
         The file, or a glob (a partitioned folder becomes ``folder/**/*.parquet``).
-    kind : {"csv", "parquet"}
+    kind : {"csv", "parquet", "excel", "stata", "spss"}
         The format.
     delimiter : str
         The CSV field separator.
     single : bool
         Whether it is one file (whose rows have positions).
+    files : tuple of str
+        The files DuckDB reads instead of ``pattern`` (UTF-8 copies of the
+        files a glob matches); empty to read ``pattern``.
+    compression : str, optional
+        The CSV compression to tell DuckDB (``gzip``, ``zstd``); ``None``
+        lets it go by the file name.
     """
 
     pattern: str
-    kind: str  # "csv" or "parquet"
+    kind: str
     delimiter: str = ","
     single: bool = True  # one file, whose rows have positions
+    files: tuple[str, ...] = ()
+    compression: str | None = None
 
     @property
     def literal(self) -> str:
-        """The pattern as an SQL string literal."""
-        return "'" + self.pattern.replace("'", "''") + "'"
+        """The pattern (or the list of files) as an SQL literal."""
+        if self.files:
+            return "[" + ", ".join(_quoted(f) for f in self.files) + "]"
+        return _quoted(self.pattern)
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _suffixes(name: str) -> list[str]:
@@ -135,7 +186,7 @@ def _suffixes(name: str) -> list[str]:
 
 
 def resolve_path(source: str | os.PathLike) -> FileSpec:
-    """What a path names: a CSV/TSV or Parquet file, a partitioned folder, or a glob."""
+    """What a path names: a CSV/TSV, Parquet, Excel, Stata or SPSS file, a folder, or a glob."""
     text = os.fspath(source)
     path = Path(text)
     if any(ch in text for ch in "*?["):
@@ -156,9 +207,51 @@ def _typed(pattern: str, suffixes: list[str], *, single: bool) -> FileSpec:
         return FileSpec(pattern, "csv", _CSV[suffix], single)
     if suffix in _PARQUET:
         return FileSpec(pattern, "parquet", ",", single)
+    if suffix in SURVEY_KINDS:
+        if not single:
+            raise ValueError(f"{pattern}: read {suffix} files one at a time, not by a glob")
+        if Path(pattern).suffix.lower() != suffix:
+            raise ValueError(f"{pattern}: decompress {suffix} files before reading them")
+        return FileSpec(pattern, SURVEY_KINDS[suffix], ",", single)
     raise ValueError(
-        f"{pattern}: unknown file type {suffix!r}; use .csv, .tsv (compressed too) or .parquet"
+        f"{pattern}: unknown file type {suffix!r}; use .csv or .tsv (any encoding; .gz, .zst, "
+        f".bz2 or .xz too), .parquet, .xlsx, .dta or .sav"
     )
+
+
+def utf8_file(file: FileSpec, encoding: str | None) -> FileSpec:
+    """``file`` as DuckDB can read it: UTF-8 text, compressed with gzip or zstd if at all.
+
+    Parameters
+    ----------
+    file : FileSpec
+        A CSV file or glob (other kinds are returned as they are).
+    encoding : str, optional
+        The files' encoding; ``None`` detects it per file (a warning says when
+        a file is read as Windows-1252 or Latin-1).
+
+    Returns
+    -------
+    FileSpec
+        ``file`` itself, or one that reads UTF-8 copies (see
+        :func:`synthinfer.tables._encodings.readable_path`).
+    """
+    if file.kind != "csv":
+        return file
+    paths = [file.pattern] if file.single else sorted(glob.glob(file.pattern, recursive=True))
+    readable = []
+    for path in paths:
+        copy, used = readable_path(path, encoding, path)
+        if encoding is None and is_fallback(used):
+            warnings.warn(fallback_note(path, used), UserWarning, stacklevel=4)
+        readable.append(copy)
+    compressions = {duckdb_compression(path) for path in readable}
+    compression = compressions.pop() if len(compressions) == 1 else None
+    if readable == paths:
+        return replace(file, compression=compression)
+    if file.single:
+        return replace(file, pattern=readable[0], compression=compression)
+    return replace(file, files=tuple(readable), compression=compression)
 
 
 def _spill_directory() -> str:
@@ -201,6 +294,8 @@ def _duckdb_reader(file: FileSpec, positions: bool, text_columns: tuple[str, ...
             options.append("file_row_number = true")
         return f"read_parquet({file.literal}, {', '.join(options)})"
     options = ["header = true", f"delim = '{file.delimiter}'"]
+    if file.compression:
+        options.append(f"compression = '{file.compression}'")
     if text_columns:
         types = ", ".join(f"'{c}': 'VARCHAR'" for c in text_columns)
         options.append(f"types = {{{types}}}")
@@ -243,7 +338,41 @@ def _spark_frame(options: ScanOptions, file: FileSpec) -> Any:
     if file.kind == "parquet":
         folder = file.pattern.split(f"{os.sep}**{os.sep}")[0]
         return reader.parquet(folder if not file.single else file.pattern)
-    return reader.csv(file.pattern, header=True, inferSchema=True, sep=file.delimiter)
+    pattern, encoding = file.pattern, options.encoding
+    if encoding is None and file.single:
+        encoding = detect_encoding(pattern)
+        if is_fallback(encoding):
+            warnings.warn(fallback_note(pattern, encoding), UserWarning, stacklevel=4)
+    charset = _SPARK_CHARSETS.get(codec_name(encoding or "utf-8"))
+    if charset is None:  # Spark reads only the encodings above: a local UTF-8 copy
+        if options.spark_remote or not file.single:
+            raise ValueError(
+                f"{pattern}: Spark reads CSV in {', '.join(sorted(set(_SPARK_CHARSETS.values())))} "
+                f"only, not {encoding}; convert the file to UTF-8 first (iconv -f {encoding} "
+                f"-t utf-8)"
+            )
+        pattern, charset = readable_path(pattern, encoding, pattern)[0], "utf-8"
+    return reader.csv(pattern, header=True, inferSchema=True, sep=file.delimiter, encoding=charset)
+
+
+@contextmanager
+def _utf8_errors(name: str) -> Iterator[None]:
+    """DuckDB meeting bytes that are not UTF-8 becomes one error naming the file and the fix."""
+    try:
+        yield
+    except Exception as error:
+        text = str(error)
+        if "Invalid unicode" in text or "not utf-8 encoded" in text:
+            raise decode_problem(name, "UTF-8") from None
+        raise
+
+
+def _eager(frame: Any, positions: bool) -> Any:
+    """A pandas frame read from a file, as a LazyFrame (with row positions if asked)."""
+    import narwhals.stable.v2 as nw
+
+    eager = nw.from_native(frame, eager_only=True)
+    return (eager.with_row_index(POSITION) if positions else eager).lazy()
 
 
 # ---------------------------------------------------------------------------- frames
@@ -298,11 +427,16 @@ def scan(
         yield frame
         return
     file = resolve_path(source)
+    name = source_name(source)
+    if file.kind in _SURVEY:
+        yield _eager(survey_frame(file.pattern, file.kind, encoding=options.encoding), positions)
+        return
     if options.engine == "spark":
         yield nw.from_native(_spark_frame(options, file))
         return
-    with duckdb_connection(options, ordered=ordered) as con:
-        yield nw.from_native(_duckdb_relation(con, file, positions, text_columns))
+    readable = utf8_file(file, options.encoding)
+    with duckdb_connection(options, ordered=ordered) as con, _utf8_errors(name):
+        yield nw.from_native(_duckdb_relation(con, readable, positions, text_columns))
 
 
 @dataclass(frozen=True)

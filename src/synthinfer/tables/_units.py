@@ -7,7 +7,9 @@ estimator variances (``se²``) of the synthetic sample, the real sample and
 the gap. The reduction is written once against Narwhals and runs natively on
 the data's own backend; files are scanned by DuckDB (or Spark). This is the
 one place where a unit-level table is checked: every problem stops with one
-``ValueError`` naming the data, the column and what to do.
+``ValueError`` naming the data, the column and what to do. Empty values are
+non-response (left out, counted, reported in one warning) and the rows of a
+``unit`` are one cluster (averaged per unit; see :func:`unit_statistics`).
 
 :class:`UnitRows` reads a table's rows back a few tasks at a time, for the
 interval families that need them (bootstrap, Hoeffding, exact quantiles).
@@ -16,6 +18,7 @@ interval families that need them (bootstrap, Hoeffding, exact quantiles).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -32,8 +35,16 @@ from synthinfer.tables._checks import (
     merge_spellings,
     task_attributes,
     value_range,
+    values_are_binary,
 )
-from synthinfer.tables._pairs import check_pairs, pair_sums
+from synthinfer.tables._pairs import (
+    check_pairs,
+    one_to_one,
+    pair_sums,
+    row_units,
+    target_repeats,
+)
+from synthinfer.tables._problems import nonresponse_text
 from synthinfer.tables._reads import UnitRows
 from synthinfer.tables._rows import (
     UnitLayout,
@@ -42,8 +53,10 @@ from synthinfer.tables._rows import (
     exact_variance,
     group_means,
     moment_terms,
+    responses,
     text_ids,
     typed_rows,
+    unit_means,
     variance,
 )
 from synthinfer.tables._sources import DEFAULT_MEMORY_LIMIT, ScanOptions, Table
@@ -64,9 +77,10 @@ def scan_options(
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     threads: int | None = None,
     spark_remote: str | None = None,
+    encoding: str | None = None,
 ) -> ScanOptions:
     """:class:`ScanOptions` from the public arguments."""
-    return ScanOptions(engine, memory_limit, threads, spark_remote)
+    return ScanOptions(engine, memory_limit, threads, spark_remote, encoding)
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,8 @@ class UnitSummary:
         Smallest and largest value.
     rows : UnitRows
         The rows, to read back per task.
+    binary : bool
+        Whether every value is 0 or 1 (proportions: bounds ``[0, 1]`` by default).
     """
 
     statistics: pd.DataFrame
@@ -97,6 +113,7 @@ class UnitSummary:
     coords: tuple[str, ...]
     value_range: tuple[float, float]
     rows: UnitRows
+    binary: bool = False
 
 
 def summarize_units(table: Table, attributes: Sequence[str] | str = ()) -> UnitSummary:
@@ -145,17 +162,18 @@ def _summarize(table: Table, attributes: Sequence[str] | str) -> UnitSummary:
     with table.open() as frame:
         rows = typed_rows(frame, replace(layout, attributes=()))
         if layout.paired:
-            size = None if exact else len(groups)
-            pairs = _text_keys(pair_sums(rows, layout, size), layout.keys)
+            pairs, exact = _unit_pairs(table, rows, layout, groups, exact, ids["task"])
             moments = _source_moments(pairs, layout.keys)
         elif exact:
             pairs, moments = None, _raw_moments(groups, layout.keys)
         else:
             pairs = None
+            rows = responses(rows) if groups["value_missing"].sum() else rows
             moments = _text_keys(_second_moments(rows, layout, len(groups)), layout.keys)
-    statistics = _assemble(groups, moments, pairs, layout, exact)
     if pairs is not None:
-        check_pairs(table, layout, pairs, statistics, ids["task"])
+        check_pairs(table, layout, pairs, ids["task"])
+    statistics = _assemble(groups, moments, pairs, layout, exact)
+    _warn_nonresponse(statistics, table.where)
     order = first_order(groups, "task")
     return UnitSummary(
         statistics=statistics,
@@ -170,11 +188,59 @@ def _summarize(table: Table, attributes: Sequence[str] | str) -> UnitSummary:
             ids.get("coord", {}),
             value_range(groups),
         ),
+        binary=values_are_binary(groups),
     )
 
 
 def _text_keys(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame.assign(**{key: text_ids(frame[key]) for key in keys})
+
+
+def _unit_pairs(
+    table: Table,
+    rows: Any,
+    layout: UnitLayout,
+    groups: pd.DataFrame,
+    exact: bool,
+    task_ids: dict[str, Any],
+) -> tuple[pd.DataFrame, bool]:
+    """:func:`pair_sums` of the units (text ids), and whether its sums are exact.
+
+    A table that may have one row per unit and source (no empty value, as
+    many real as synthetic rows in every task with real rows) is joined row
+    by row, and kept when the join's counts confirm it; whole numbers are
+    then summed about 0, exactly. Otherwise the rows are averaged per unit
+    first (a unit mean of repeated draws is a fraction), and the sums are
+    taken about each task's means.
+    """
+    keys, size = layout.keys, len(groups)
+    counts = _text_keys(_row_counts(groups, keys), keys)
+    history = counts["n_real"] > 0
+    if (
+        not groups["value_missing"].sum()
+        and (counts.loc[history, "n_real"] == counts.loc[history, "n_synth"]).all()
+    ):
+        pairs = _text_keys(
+            pair_sums(row_units(rows, layout), layout, None if exact else size), keys
+        )
+        targets = [task_ids[t] for t in counts.loc[~history, "task"].unique()]
+        if one_to_one(pairs, counts, keys) and not target_repeats(table, layout, targets):
+            return pairs, exact
+    return _text_keys(pair_sums(unit_means(rows, layout), layout, size), keys), False
+
+
+def _row_counts(groups: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Each ``(task, coord)``'s rows of each source: ``n_real``, ``n_synth``."""
+    wide = groups.pivot_table(index=keys, columns="source", values="n", aggfunc="sum")
+    wide = wide.reindex(columns=list(SOURCES)).fillna(0).astype("int64")
+    return wide.rename(columns={"real": "n_real", "synthetic": "n_synth"}).reset_index()
+
+
+def _warn_nonresponse(statistics: pd.DataFrame, where: str) -> None:
+    """One warning counting the empty values (and the pairs they cost) per task, if any."""
+    text = nonresponse_text(where, statistics)
+    if text:
+        warnings.warn(text, UserWarning, stacklevel=4)
 
 
 def _second_moments(rows: Any, layout: UnitLayout, size: int) -> pd.DataFrame:
@@ -217,38 +283,57 @@ def _assemble(
     layout: UnitLayout,
     exact: bool,
 ) -> pd.DataFrame:
-    """One row per ``(task, coord)``: the columns of ``UNIT_STATISTICS_COLUMNS``."""
+    """One row per ``(task, coord)``: the columns of ``UNIT_STATISTICS_COLUMNS``.
+
+    ``moments`` holds each source's moment sums over its units (rows without
+    ``unit``) with a value; ``pairs`` (tables with ``unit``) the paired sums.
+    A task is paired when some unit has rows of both sources; its gap is then
+    the mean paired difference, otherwise the difference of the two means.
+    """
     keys, weighted = layout.keys, layout.weighted
     spread = exact_variance if exact else variance
-    both = groups.drop(columns=[c for c in groups if c.startswith("raw_")])
+    clustered = pairs is not None and int(max(pairs["r_most"].max(), pairs["s_most"].max())) > 1
+    both = groups.rename(columns={"raw_count": "rows"})
+    both = both.drop(columns=[c for c in both if c.startswith("raw_")])
     both = both.merge(moments, on=[*keys, "source"], how="left")
-    total = both["sum_w"] if weighted else both["n"].astype(float)
+    if weighted:
+        total = both["units_w"] if clustered else both["sum_w"]
+    else:
+        total = both["count"].astype(float)
     both["mean"] = both["shift"] + both["sum_wy"] / total
     both["var"] = spread(both, weighted, total)
     side = {s: both[both["source"] == s].set_index(keys) for s in SOURCES}
     synth, real = side["synthetic"], side["real"].reindex(side["synthetic"].index)
     out = pd.DataFrame(index=synth.index)
-    out["n_synth"], out["synth_mean"], out["synth_var"] = synth["n"], synth["mean"], synth["var"]
-    out["n_real"], out["real_mean"], out["real_var"] = real["n"], real["mean"], real["var"]
-    if pairs is None:
-        out["n_pairs"] = 0
-        out["gap_mean"] = out["real_mean"] - out["synth_mean"]
-        out["gap_var"] = out["real_var"] + out["synth_var"]
-    else:
+    for name, part in (("synth", synth), ("real", real)):
+        out[f"n_{name}"], out[f"{name}_mean"] = part["count"], part["mean"]
+        out[f"{name}_var"] = part["var"]
+    out["n_pairs"], out["n_pairs_lost"] = 0, 0
+    out["gap_mean"] = out["real_mean"] - out["synth_mean"]
+    out["gap_var"] = out["real_var"] + out["synth_var"]
+    if pairs is not None:
         paired = pairs.set_index(keys).reindex(out.index)
         total = paired["p_sum_w"] if weighted else paired["p_count"].astype(float)
-        out["n_pairs"] = paired["p_count"]
-        out["gap_mean"] = paired["p_sum_wd"] / total
-        out["gap_var"] = spread(paired, weighted, total, "p_")
+        shared = paired["shared"] > 0
+        out["n_pairs"] = paired["p_count"].where(shared, 0)
+        out["n_pairs_lost"] = (paired["shared"] - paired["p_count"]).where(shared, 0)
+        out["gap_mean"] = (paired["p_sum_wd"] / total).where(shared, out["gap_mean"])
+        out["gap_var"] = spread(paired, weighted, total, "p_").where(shared, out["gap_var"])
+    out["n_synth_rows"], out["n_real_rows"] = synth["rows"], real["rows"]
+    out["n_missing_synth"], out["n_missing_real"] = synth["value_missing"], real["value_missing"]
     out = out.reset_index()
     if not layout.coord:
         out.insert(1, "coord", NO_COORD)
     return _finish(out)
 
 
+_COUNTS = ("n_synth", "n_real", "n_pairs", "n_synth_rows", "n_real_rows", "n_missing_synth")
+_COUNTS += ("n_missing_real", "n_pairs_lost")
+
+
 def _finish(out: pd.DataFrame) -> pd.DataFrame:
     out = out.sort_values(["task", "coord"], kind="stable").reset_index(drop=True)
-    for column in ("n_synth", "n_real", "n_pairs"):
+    for column in _COUNTS:
         out[column] = out[column].fillna(0).astype(np.int64)
     history = out["n_real"] > 0
     for column in ("real_mean", "real_var", "gap_mean", "gap_var"):
@@ -293,20 +378,61 @@ def unit_statistics(
     pandas.DataFrame
         One row per ``(task, coord)``, sorted, with columns ``task, coord,
         n_synth, synth_mean, synth_var, n_real, real_mean, real_var, n_pairs,
-        gap_mean, gap_var`` and the requested attributes. ``coord`` is ``""``
-        when the table has no ``coord`` column. ``*_var`` are estimator
-        variances (``se²``); targets (no real rows) have NaN real and gap
-        fields and ``n_real = 0``; ``n_pairs`` is 0 in an unpaired design.
+        gap_mean, gap_var, n_synth_rows, n_real_rows, n_missing_synth,
+        n_missing_real, n_pairs_lost`` and the requested attributes.
+        ``coord`` is ``""`` when the table has no ``coord`` column.
+        ``*_var`` are estimator variances (``se²``); targets (no real values)
+        have NaN real and gap fields and ``n_real = 0``. ``n_synth``,
+        ``n_real`` and ``n_pairs`` count units (rows, without ``unit``);
+        ``n_*_rows`` count the rows with a value, ``n_missing_*`` the empty
+        ones; ``n_pairs`` is 0 in an unpaired task and ``n_pairs_lost``
+        counts the units with rows of both sources left out of the paired
+        gap because one side's values are all empty.
 
     Raises
     ------
     ValueError
-        Missing columns, empty ids, unknown ``source`` values, non-numeric,
-        NaN or infinite values or weights, negative weights, weights summing
-        to zero, real rows without synthetic rows, attributes varying within
-        a task, and in a paired design units with more than one row per
-        source, units on one side only in history tasks and weights differing
-        within a unit.
+        Missing columns, empty ids, unknown ``source`` values, non-numeric
+        text or infinite values, missing, infinite or negative weights,
+        weights summing to zero, real rows without synthetic rows,
+        attributes varying within a task; with ``unit``, real units without
+        synthetic rows in a paired task, and weights differing within a unit
+        or between a unit's real and synthetic rows.
+
+    Warns
+    -----
+    UserWarning
+        One, when values are empty: how many per task and source, and the
+        pairs they cost.
+
+    Notes
+    -----
+    *Non-response.* An empty value (null, NaN, or an empty or blank string
+    in a text column) is an answer that was not given (an unparseable or
+    refused answer): it is left out of every estimate and counted. For the
+    guarantee, non-response must arise the same way in history and target
+    tasks (same model, template and parsing).
+
+    *Clusters.* The ``unit`` is the cluster: the rows of one ``(task, coord,
+    source, unit)`` (K draws of one persona, several judge samples of one
+    battle, several answers of one respondent) are averaged into the unit's
+    mean, and every estimate counts units. A unit's rows must carry one
+    weight (within ``1e-12``, relative), which is the unit's weight. The
+    synthetic (and real) estimate is the mean of the unit means (Hájek,
+    ``Σ w_u x̄_u / Σ w_u``, when weighted) and its variance is ``s² / G``
+    over the ``G`` unit means: the cluster-robust variance by unit with the
+    CR1 factor ``G / (G − 1)`` (equal to the pooled mean's CR1 variance when
+    every unit has the same number of values); weighted, the Hájek
+    linearization variance over units, as for rows. A table without
+    ``unit`` is unchanged: every row is its own unit.
+
+    *Pairs.* A task is paired when some unit has rows of both sources. Its
+    gap is the mean paired difference of unit means over the units with
+    values on both sides; a synthetic unit without real rows is unlabelled
+    (it counts in the synthetic estimate only); a real unit without any
+    synthetic row is an error. A task whose real and synthetic units share
+    no id is unpaired: its gap is the difference of the two means, with the
+    variances added.
 
     Examples
     --------
