@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import synthinfer
 from synthinfer.diagnose import _holm, diagnose
 from synthinfer.plot import plot_diagnostics
 
@@ -277,3 +278,18 @@ def test_remedy_messages_show_no_numpy_reprs():
     frame["org"] = frame["org"].astype("category")
     text = diagnose(frame, n_permutations=199).summary()
     assert "np." not in text and "array(" not in text
+
+
+def test_diagnose_and_plan_take_a_path_or_any_dataframe(tmp_path):
+    import polars as pl
+
+    from synthinfer.plan import fit_plan_model
+
+    table = synthinfer.pew_tasks(scalar=True)
+    path = tmp_path / "pew.csv"
+    table.to_csv(path, index=False)
+    expected = diagnose(table, n_permutations=199).to_frame()
+    for source in (path, str(path), pl.from_pandas(table), pl.from_pandas(table).lazy()):
+        got = diagnose(source, n_permutations=199).to_frame()
+        pd.testing.assert_frame_equal(got, expected)
+        assert fit_plan_model(source, n_synth=500) == fit_plan_model(table, n_synth=500)

@@ -53,6 +53,7 @@ from synthinfer._columns import SUMMARY_RESERVED
 from synthinfer._validation import check_alpha, check_count, check_seed, split_list
 from synthinfer.allocation import Allocation
 from synthinfer.conformal import conformal_lower, conformal_upper, min_history
+from synthinfer.data import summary_table
 
 __all__ = ["DiagnosticReport", "Finding", "diagnose", "history_summary"]
 
@@ -497,8 +498,6 @@ def _tests(
 
 def history_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of a per-task summary table with an observed gap, after checking its columns."""
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError("diagnose takes a per-task summary table (a pandas DataFrame)")
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise ValueError(
@@ -576,9 +575,9 @@ def diagnose(
 
     Parameters
     ----------
-    data : DataFrame
-        Per-task summary table (see DESIGN.md); rows without ``gap_estimate``
-        (targets) are ignored. A ``coord`` column is analysed per coordinate.
+    data : DataFrame, path or any dataframe
+        Task data in either format (a unit-level table is reduced to per-task
+        statistics); targets are ignored; a ``coord`` column is analysed per coordinate.
     alpha : float
         Level of the leave-one-out calibration check, and the level at which a
         suggested remedy must give finite intervals (divided by the number of
@@ -607,6 +606,7 @@ def diagnose(
     level = check_alpha(level, "level")
     n_permutations = check_count(n_permutations, "n_permutations", minimum=99)
     seed = check_seed(seed)
+    data = summary_table(data)
     frame = history_summary(data)
     split = Allocation.parse(PAPER_ALLOCATION if allocation is None else allocation)
     names = _attribute_columns(frame, time_col, attributes)

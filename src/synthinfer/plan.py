@@ -38,6 +38,7 @@ import pandas as pd
 from synthinfer._validation import check_alpha, check_choice, check_count, shown
 from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
 from synthinfer.conformal import conformal_ranks, min_history
+from synthinfer.data import summary_table
 
 __all__ = [
     "PLAN_METHODS",
@@ -204,8 +205,9 @@ def fit_plan_model(
 
     Parameters
     ----------
-    frame : DataFrame
-        Summary table with ``gap_estimate``, ``gap_se``, ``synth_se`` for the
+    frame : DataFrame, path or any dataframe
+        Task data in either format (a unit-level table is reduced to its
+        summary, see ``TaskData.summary_table``): ``gap_estimate``, ``gap_se``, ``synth_se`` for the
         history tasks (rows without ``gap_estimate`` are targets and are
         ignored), and optionally ``n_real``, ``n_synth``.
     n_real, n_synth : float, optional
@@ -219,6 +221,7 @@ def fit_plan_model(
         mean(synth_se²·N)`` and ``σ_r² = mean((gap_se² − σ_s²/N)·n)`` (at
         least 0), so that the model reproduces the history's standard errors.
     """
+    frame = summary_table(frame)
     needed = [c for c in ("gap_estimate", "gap_se", "synth_se") if c not in frame.columns]
     if needed:
         raise ValueError(f"planning from a history needs column(s) {needed} in the table")

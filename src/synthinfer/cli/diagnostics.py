@@ -40,49 +40,10 @@ __all__ = [
 
 
 def summary_frame(path: Path) -> pd.DataFrame:
-    """A per-task summary table from a summary or unit-level file.
+    """A per-task summary table from a summary or unit-level file (``TaskData.summary_table``)."""
+    from synthinfer.data import summary_table
 
-    Unit-level tables go through :class:`synthinfer.data.TaskData` (Wald
-    statistics, paired when the table has ``unit``) and come back with one row
-    per task and coordinate and the task attributes.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The table's file.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The summary table (a summary file as read).
-    """
-    from synthinfer.tables import read_table
-
-    frame = read_table(path)
-    if "gap_estimate" in frame.columns or "source" not in frame.columns:
-        return frame
-    from synthinfer.data import TaskData
-
-    data = TaskData.from_frame(frame, name=str(path))
-    parts = []
-    for coord, stats in data.statistics().items():
-        synth_se = getattr(stats.synth, "se", np.full(len(stats.tasks), np.nan))
-        gap_se = getattr(stats.gap, "se", None) if stats.gap is not None else None
-        part = pd.DataFrame(
-            {
-                "task": stats.tasks,
-                "synth_estimate": np.asarray(stats.synth.estimate, dtype=float),
-                "synth_se": np.asarray(synth_se, dtype=float),
-                "real_estimate": stats.truth,
-                "gap_estimate": stats.observed,
-                "gap_se": np.nan if gap_se is None else np.asarray(gap_se, dtype=float),
-            }
-        )
-        if coord:
-            part["coord"] = coord
-        parts.append(part)
-    summary = pd.concat(parts, ignore_index=True)
-    return summary.merge(data.attributes, left_on="task", right_index=True, how="left")
+    return summary_table(path)
 
 
 # ---------------------------------------------------------------------------

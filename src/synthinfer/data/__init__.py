@@ -3,7 +3,7 @@
 from synthinfer.data._design import design_allocation
 from synthinfer.data._estimand import Estimand, TaskStatistics
 from synthinfer.data._folds import backtest_folds
-from synthinfer.data._taskdata import TaskData
+from synthinfer.data._taskdata import TaskData, summary_table
 from synthinfer.data._time import decimal_years, time_values
 
 __all__ = [
@@ -13,5 +13,6 @@ __all__ = [
     "backtest_folds",
     "decimal_years",
     "design_allocation",
+    "summary_table",
     "time_values",
 ]

@@ -281,6 +281,39 @@ class TaskData:
                 )
 
     # ------------------------------------------------------------- statistics
+    def summary_table(self) -> pd.DataFrame:
+        """One row per task (and coordinate) in the summary format, with the task attributes.
+
+        A summary table comes back as checked; a unit-level table is reduced to
+        its Wald statistics (paired when it has ``unit``). This is what
+        ``diagnose`` and ``plan`` read, whatever form the data came in.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        if self.kind == "summary":
+            return self.frame.copy()
+        parts = []
+        for coord, stats in self.statistics().items():
+            synth_se = getattr(stats.synth, "se", np.full(len(stats.tasks), np.nan))
+            gap_se = getattr(stats.gap, "se", None) if stats.gap is not None else None
+            part = pd.DataFrame(
+                {
+                    "task": stats.tasks,
+                    "synth_estimate": np.asarray(stats.synth.estimate, dtype=float),
+                    "synth_se": np.asarray(synth_se, dtype=float),
+                    "real_estimate": stats.truth,
+                    "gap_estimate": stats.observed,
+                    "gap_se": np.nan if gap_se is None else np.asarray(gap_se, dtype=float),
+                }
+            )
+            if coord:
+                part["coord"] = coord
+            parts.append(part)
+        summary = pd.concat(parts, ignore_index=True)
+        return summary.merge(self.attributes, left_on="task", right_index=True, how="left")
+
     def statistics(
         self,
         *,
@@ -380,6 +413,24 @@ def _number(value: object) -> str:
         return f"{float(value):g}"  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return str(value)
+
+
+def summary_table(source: Any) -> pd.DataFrame:
+    """Task data in any form as a summary table (a summary pandas frame comes back as it is).
+
+    Parameters
+    ----------
+    source : TaskData, path or dataframe
+        As in :meth:`TaskData.load`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :meth:`TaskData.summary_table`.
+    """
+    if isinstance(source, pd.DataFrame) and "source" not in source.columns:
+        return source
+    return TaskData.load(source).summary_table()
 
 
 def _summary_frame(table: Table) -> pd.DataFrame:
