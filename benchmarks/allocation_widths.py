@@ -87,7 +87,7 @@ def simulated_rows(reps: int, seed: int = 2026) -> list[dict[str, object]]:
                 allocation=allocation,
                 seed=seed,
             )
-            for row in study.summary.itertuples():
+            for row in study.summary_frame.itertuples():
                 rows.append(
                     {
                         "data": f"simulated T={tasks}",

@@ -47,7 +47,7 @@ def table(reps: int, tasks: int = 100, seed: int = 2026) -> str:
             seed=seed + index,
             **weights,
         )
-        for row in result.summary.itertuples(index=False):
+        for row in result.summary_frame.itertuples(index=False):
             lines.append(
                 f"| {label} | {row.method} | {row.alpha:g} | {row.coverage:.3f} | "
                 f"{row.coverage_mcse:.3f} | {row.mean_width:.3f} | {row.w1:.3f} | "

@@ -98,3 +98,50 @@ def test_no_lazy_attribute_map():
     # Every public name is bound at import time; nothing is resolved through __getattr__.
     assert "__getattr__" not in vars(synthinfer)
     assert all(name in vars(synthinfer) for name in synthinfer.__all__)
+
+
+def test_every_result_class_has_summary_to_frame_and_str():
+    import dataclasses
+
+    import pandas as pd
+
+    from synthinfer.arena import (
+        ArenaResult,
+        ArenaSummary,
+        BattleCounts,
+        BattleSimulation,
+        BradleyTerryFit,
+    )
+    from synthinfer.generate import JudgeResult, SurveyResult
+    from synthinfer.plan import WidthPrediction
+    from synthinfer.studies import StudyResult
+    from synthinfer.studies.reproduce import Reproduction
+    from synthinfer.weights import BarberBound
+
+    classes = [
+        synthinfer.IntervalResult,
+        synthinfer.InferenceResult,
+        synthinfer.BacktestResult,
+        synthinfer.DiagnosticReport,
+        WidthPrediction,
+        BarberBound,
+        StudyResult,
+        Reproduction,
+        ArenaResult,
+        ArenaSummary,
+        BattleCounts,
+        BradleyTerryFit,
+        BattleSimulation,
+        SurveyResult,
+        JudgeResult,
+    ]
+    for cls in classes:
+        assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, cls
+        assert callable(getattr(cls, "summary", None)), cls
+        assert callable(getattr(cls, "to_frame", None)), cls
+        assert cls.__str__ is not object.__str__, cls
+    study = synthinfer.coverage_study("bernoulli", reps=20, tasks=20, alphas=[0.2], seed=1)
+    assert isinstance(study.to_frame(), pd.DataFrame)
+    assert str(study) == study.summary() and "coverage study" in study.summary()
+    bound = synthinfer.barber_bound_terms([1.0, 0.5])
+    assert "coverage gap" in str(bound) and list(bound.to_frame().columns) == ["task", "p"]

@@ -61,7 +61,7 @@ def test_markdown_table():
 
 def test_simulated_protocol_writes_results_and_compares_with_the_paper(tmp_path):
     result = reproduce_simulated(reps=300, seed=5, out=tmp_path, plots=False)
-    summary = result.summary
+    summary = result.summary_frame
     assert len(summary) == 4 * 2 + 4 * 3
     assert set(zip(summary["tasks"], summary["allocation"], strict=True)) == {
         (40, "abs:0.005,0.005"),
@@ -78,13 +78,13 @@ def test_simulated_protocol_writes_results_and_compares_with_the_paper(tmp_path)
     assert written["flag"].isna().all()  # empty flags: nothing differs
     assert "paper_coverage" in (tmp_path / "simulated_summary.md").read_text()
     again = reproduce_simulated(reps=300, seed=5, plots=False)
-    pd.testing.assert_frame_equal(result.summary, again.summary)
+    pd.testing.assert_frame_equal(result.summary_frame, again.summary_frame)
 
 
 def test_simulated_protocol_flags_a_difference_from_the_paper():
     # A paper coverage far from ours is flagged.
     result = reproduce_simulated(reps=300, seed=5, plots=False)
-    summary = result.summary.copy()
+    summary = result.summary_frame.copy()
     row = summary.index[(summary["tasks"] == 100) & (summary["method"] == "exchangeable")][0]
     summary.loc[row, "paper_coverage"] = 0.80
     from synthinfer.studies.reproduce import _flags
@@ -95,7 +95,7 @@ def test_simulated_protocol_flags_a_difference_from_the_paper():
 
 def test_pew_reproduces_the_papers_numbers_and_writes_forest_plots(tmp_path, agg):
     result = reproduce_pew(out=tmp_path, plots=True)
-    summary = result.summary.set_index(["protocol", "method", "alpha", "coord"])
+    summary = result.summary_frame.set_index(["protocol", "method", "alpha", "coord"])
     pooled = summary.loc[("loo", "exchangeable", 0.1, "all")]
     assert pooled["coverage"] == 1.0
     assert round(pooled["mean_width"], 3) == 0.365  # PAPER.md: mean width 0.365
@@ -118,7 +118,7 @@ def test_pew_reproduces_the_papers_numbers_and_writes_forest_plots(tmp_path, agg
 
 def test_arena_runs_what_the_data_allows_and_says_why(tmp_path, agg):
     result = reproduce_arena(out=tmp_path, plots=True)
-    summary = result.summary.set_index("method")
+    summary = result.summary_frame.set_index("method")
     assert round(summary.loc["finite-sample", "coverage"], 2) == 0.92  # PAPER.md: 92%
     assert round(summary.loc["finite-sample", "mean_width"], 3) == 0.032
     assert round(summary.loc["synthetic-only", "coverage"], 2) == 0.19  # PAPER.md: 19%

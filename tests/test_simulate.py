@@ -204,7 +204,7 @@ def test_weighted_needs_weights_and_uniform_weights_equal_exchangeable():
     result = coverage_study(
         reps=300, tasks=30, methods=["exchangeable", "weighted"], uniform_weights=True, seed=1
     )
-    rows = result.summary.set_index("method")
+    rows = result.summary_frame.set_index("method")
     for column in ("coverage", "mean_width", "w1", "w2", "w3"):
         assert rows.loc["weighted", column] == rows.loc["exchangeable", column]
 
@@ -216,10 +216,10 @@ def test_study_summary_columns_and_consistency_with_per_rep_rows():
     result = coverage_study(
         reps=250, tasks=40, alphas=[0.1, 0.2], allocation="abs:0.005,0.005", seed=3, per_rep=True
     )
-    assert tuple(result.summary.columns) == STUDY_COLUMNS
+    assert tuple(result.summary_frame.columns) == STUDY_COLUMNS
     assert tuple(result.per_rep.columns) == STUDY_REP_COLUMNS
     assert len(result.per_rep) == 250 * 4 * 2
-    for row in result.summary.itertuples(index=False):
+    for row in result.summary_frame.itertuples(index=False):
         rows = result.per_rep[(result.per_rep["method"] == row.method)]
         rows = rows[rows["alpha"] == row.alpha]
         assert row.coverage == rows["covered"].mean()
@@ -251,10 +251,10 @@ def test_seeded_study_is_reproducible_bit_for_bit_across_blocks():
     reps = block_size(200) * 2 + 7  # three blocks, the last one partial
     first = coverage_study(reps=reps, tasks=200, seed=11, per_rep=True)
     second = coverage_study(reps=reps, tasks=200, seed=11, per_rep=True)
-    pd.testing.assert_frame_equal(first.summary, second.summary)
+    pd.testing.assert_frame_equal(first.summary_frame, second.summary_frame)
     pd.testing.assert_frame_equal(first.per_rep, second.per_rep)
     other = coverage_study(reps=reps, tasks=200, seed=12)
-    assert not first.summary["mean_width"].equals(other.summary["mean_width"])
+    assert not first.summary_frame["mean_width"].equals(other.summary_frame["mean_width"])
 
 
 def test_full_blocks_do_not_depend_on_the_number_of_replications():
@@ -270,7 +270,7 @@ def test_full_blocks_do_not_depend_on_the_number_of_replications():
 def test_unseeded_study_records_a_seed_that_reproduces_it():
     first = coverage_study(reps=40, tasks=25)
     again = coverage_study(reps=40, tasks=25, seed=first.seed)
-    pd.testing.assert_frame_equal(first.summary, again.summary)
+    pd.testing.assert_frame_equal(first.summary_frame, again.summary_frame)
 
 
 def test_progress_callback_counts_every_replication():
@@ -295,7 +295,7 @@ def test_infeasible_band_gives_infinite_width_not_a_silent_number():
     assert not result.per_rep["feasible"].any()
     assert np.isinf(result.per_rep["width"]).all()
     # infinite intervals are counted, not summarized as covering: no finite one to summarize
-    row = result.summary.iloc[0]
+    row = result.summary_frame.iloc[0]
     assert (row["finite"], row["infinite"]) == (0, 20)
     assert math.isnan(row["coverage"]) and math.isnan(row["mean_width"])
 
@@ -341,7 +341,7 @@ def test_cli_simulate_csv_matches_the_library(app):
     frame = pd.read_csv(StringIO(result.stdout))
     expected = coverage_study(
         reps=300, tasks=40, alphas=[0.1, 0.15], allocation="abs:0.005,0.005", seed=9
-    ).summary
+    ).summary_frame
     assert list(frame.columns) == list(STUDY_COLUMNS)
     np.testing.assert_allclose(frame["coverage"], expected["coverage"])
     np.testing.assert_allclose(frame["mean_width"], expected["mean_width"], rtol=1e-12)
@@ -366,7 +366,7 @@ def test_cli_simulate_per_rep_file_and_model_options(app, tmp_path):
     expected = coverage_study(
         SimulationModel("drift", drift=0.3), reps=50, tasks=60,
         methods=["exchangeable", "weighted"], decay=0.95, seed=2,
-    ).summary  # fmt: skip
+    ).summary_frame  # fmt: skip
     np.testing.assert_allclose(pd.read_csv(summary)["mean_width"], expected["mean_width"])
 
 
@@ -397,7 +397,7 @@ def test_results_do_not_depend_on_the_number_of_threads():
     reps = block_size(150) * 3 + 11
     one = coverage_study(reps=reps, tasks=150, seed=21, per_rep=True, workers=1)
     two = coverage_study(reps=reps, tasks=150, seed=21, per_rep=True, workers=2)
-    pd.testing.assert_frame_equal(one.summary, two.summary)
+    pd.testing.assert_frame_equal(one.summary_frame, two.summary_frame)
     pd.testing.assert_frame_equal(one.per_rep, two.per_rep)
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         coverage_study(reps=5, tasks=30, workers=0)

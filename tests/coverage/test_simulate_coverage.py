@@ -81,7 +81,7 @@ def test_sufficient_statistics_match_brute_force_observations(tasks, allocation,
     study = coverage_study(
         reps=reps_fast, tasks=tasks, alphas=alphas, allocation=allocation, seed=tasks, per_rep=True
     )
-    fast = study.summary.set_index(["method", "alpha"])
+    fast = study.summary_frame.set_index(["method", "alpha"])
     for (method, alpha), (covered, width) in brute.items():
         rows = study.per_rep[
             (study.per_rep["method"] == method) & (study.per_rep["alpha"] == alpha)
@@ -108,7 +108,7 @@ PAPER_ROW = {
 
 def test_reproduces_the_papers_stated_row():
     reps = 4000
-    summary = coverage_study(reps=reps, tasks=100, alphas=[0.10], seed=2026).summary
+    summary = coverage_study(reps=reps, tasks=100, alphas=[0.10], seed=2026).summary_frame
     for row in summary.itertuples(index=False):
         paper_coverage, paper_width = PAPER_ROW[row.method]
         se = math.sqrt(
@@ -136,7 +136,7 @@ def test_guarantees_on_exchangeable_models(model, tasks):
         tasks=tasks,
         alphas=alphas,
         seed=EXCHANGEABLE_MODELS.index(model) * 1000 + tasks,
-    ).summary.set_index(["method", "alpha"])
+    ).summary_frame.set_index(["method", "alpha"])
     for alpha in alphas:
         for method in ("exchangeable", "task-only"):
             assert summary.loc[(method, alpha), "coverage"] >= _lower_tolerance(alpha, reps)
@@ -150,7 +150,7 @@ def test_unequal_sample_sizes_task_only_covers_and_costs_width():
     reps = 4000
     summary = coverage_study(
         "unequal-n", reps=reps, tasks=100, alphas=[0.1, 0.2], seed=17
-    ).summary.set_index(["method", "alpha"])
+    ).summary_frame.set_index(["method", "alpha"])
     for alpha in (0.1, 0.2):
         task_only = summary.loc[("task-only", alpha)]
         exchangeable = summary.loc[("exchangeable", alpha)]
@@ -169,7 +169,7 @@ def test_drift_breaks_exchangeability_and_recency_weights_restore_coverage():
         alphas=[0.1, 0.2],
         decay=0.97,
         seed=18,
-    ).summary.set_index(["method", "alpha"])
+    ).summary_frame.set_index(["method", "alpha"])
     for alpha in (0.1, 0.2):
         se = math.sqrt(alpha * (1 - alpha) / reps)
         # finite-sample is tight under exchangeability; a drift of 0.4 breaks it clearly.
@@ -189,7 +189,7 @@ def test_attribute_weights_keep_coverage_with_narrower_intervals():
         alphas=[0.1, 0.2],
         attribute_weight=0.0,
         seed=19,
-    ).summary.set_index(["method", "alpha"])
+    ).summary_frame.set_index(["method", "alpha"])
     for alpha in (0.1, 0.2):
         weighted = summary.loc[("weighted", alpha)]
         # Weight 0 on other-attribute tasks: exchangeable within the attribute, so valid.
@@ -202,6 +202,6 @@ def test_attribute_with_few_matching_tasks_breaks_finite_sample():
     model = SimulationModel("attribute", shift=0.3, share=0.2)
     summary = coverage_study(
         model, reps=reps, tasks=100, methods=["finite-sample"], alphas=[0.1], seed=20
-    ).summary
+    ).summary_frame
     se = math.sqrt(0.1 * 0.9 / reps)
     assert summary.loc[0, "coverage"] < 0.9 - 5 * se

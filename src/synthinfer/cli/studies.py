@@ -176,7 +176,7 @@ def simulate_command(
             f"model {model.value}: R = {reps}, T = {tasks}, allocation {result.allocation}, "
             f"seed {result.seed}\n"
         )
-    output.emit(result.summary, json_newline=True)
+    output.emit(result.summary_frame, json_newline=True)
     seed_note(result.seed)
 
 

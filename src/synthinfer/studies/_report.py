@@ -41,7 +41,7 @@ class Reproduction:
     ----------
     name : {"simulated", "pew", "arena"}
         The experiment.
-    summary : pandas.DataFrame
+    summary_frame : pandas.DataFrame
         Coverage and widths with ``paper_coverage``, ``paper_width`` and
         ``flag`` (``"DIFFERS"`` beyond Monte Carlo error or rounding, else empty).
     tasks : pandas.DataFrame
@@ -53,7 +53,7 @@ class Reproduction:
     """
 
     name: str
-    summary: pd.DataFrame
+    summary_frame: pd.DataFrame
     tasks: pd.DataFrame
     notes: tuple[str, ...] = ()
     files: tuple[Path, ...] = ()
@@ -61,7 +61,7 @@ class Reproduction:
     @property
     def flagged(self) -> int:
         """Number of summary rows that differ from the paper."""
-        return int((self.summary["flag"] == FLAG).sum())
+        return int((self.summary_frame["flag"] == FLAG).sum())
 
     def table(self) -> pd.DataFrame:
         """The summary columns worth printing."""
@@ -80,10 +80,21 @@ class Reproduction:
             "paper_width",
             "flag",
         ]
-        frame = self.summary[[c for c in wanted if c in self.summary.columns]]
+        frame = self.summary_frame[[c for c in wanted if c in self.summary_frame.columns]]
         if "protocol" in frame.columns and "tasks" in frame.columns:
             frame = frame.rename(columns={"tasks": "n_tasks"})
         return frame
+
+    def to_frame(self) -> pd.DataFrame:
+        """The comparison with the paper, one row per reported number."""
+        return self.summary_frame
+
+    def summary(self) -> str:
+        """The comparison as text, with the notes (the same as :meth:`report`)."""
+        return self.report()
+
+    def __str__(self) -> str:
+        return self.report()
 
     def report(self) -> str:
         """The summary as text, with the notes."""
@@ -207,7 +218,7 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     files = [out / f"{result.name}_tasks.csv", out / f"{result.name}_summary.csv"]
     result.tasks.to_csv(files[0], index=False)
-    result.summary.to_csv(files[1], index=False)
+    result.summary_frame.to_csv(files[1], index=False)
     markdown = out / f"{result.name}_summary.md"
     markdown.write_text(result.to_markdown())
     files.append(markdown)
@@ -217,7 +228,7 @@ def write_outputs(
         figure.savefig(path, dpi=150)  # type: ignore[attr-defined]
         _close(figure)
         files.append(path)
-    return Reproduction(result.name, result.summary, result.tasks, result.notes, tuple(files))
+    return Reproduction(result.name, result.summary_frame, result.tasks, result.notes, tuple(files))
 
 
 def _close(figure: object) -> None:

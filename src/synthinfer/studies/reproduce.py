@@ -188,7 +188,7 @@ def reproduce_simulated(
     for (tasks, allocation, alphas), study_seed in zip(SIMULATED_STUDIES, seeds, strict=True):
         result = study(tasks=tasks, alphas=alphas, allocation=allocation, seed=int(study_seed))
         label = {"tasks": tasks, "allocation": allocation}
-        summaries.append(result.summary.assign(**label))
+        summaries.append(result.summary_frame.assign(**label))
         per_rep.append(result.per_rep.assign(**label))  # type: ignore[union-attr]
     summary = pd.concat(summaries, ignore_index=True)
     summary = summary.merge(PAPER_SIMULATED, on=["tasks", "alpha", "method"], how="left")

@@ -62,7 +62,7 @@ class StudyResult:
 
     Attributes
     ----------
-    summary : pandas.DataFrame
+    summary_frame : pandas.DataFrame
         One row per method × α with the columns
         :data:`synthinfer._columns.STUDY_COLUMNS`.
     per_rep : pandas.DataFrame or None
@@ -82,7 +82,7 @@ class StudyResult:
         The task weights of ``weighted`` (empty when none).
     """
 
-    summary: pd.DataFrame
+    summary_frame: pd.DataFrame
     per_rep: pd.DataFrame | None
     model: SimulationModel
     reps: int
@@ -92,12 +92,24 @@ class StudyResult:
     bounds: tuple[float, float] | None = None
     weights: str = field(default="")
 
+    def to_frame(self) -> pd.DataFrame:
+        """Coverage and widths per method × α (:data:`synthinfer._columns.STUDY_COLUMNS`)."""
+        return self.summary_frame
+
     def __str__(self) -> str:
+        return self.summary()
+
+    def summary(self) -> str:
+        """The study's settings and its coverage table as text."""
         head = (
             f"coverage study: model {self.model.name}, R = {self.reps}, T = {self.tasks}, "
             f"allocation {self.allocation}, seed {self.seed}"
         )
-        return head + "\n" + self.summary.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        return (
+            head
+            + "\n"
+            + self.summary_frame.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        )
 
 
 @dataclass(frozen=True)
@@ -437,7 +449,7 @@ def coverage_study(
     Examples
     --------
     >>> result = coverage_study(reps=200, tasks=40, alphas=[0.1], seed=1)
-    >>> list(result.summary["method"])
+    >>> list(result.summary_frame["method"])
     ['exchangeable', 'task-only', 'finite-sample', 'synthetic-only']
     """
     model = SimulationModel.parse(model)
@@ -471,7 +483,7 @@ def coverage_study(
             progress(size)
     rows = [totals[key].row(key[0], key[1], tasks) for key in keys]
     return StudyResult(
-        summary=pd.DataFrame(rows, columns=list(STUDY_COLUMNS)),
+        summary_frame=pd.DataFrame(rows, columns=list(STUDY_COLUMNS)),
         per_rep=_sorted_per_rep(frames, methods) if per_rep else None,
         model=model,
         reps=reps,
