@@ -19,10 +19,13 @@ PUBLIC_API = [
     "InferenceResult",
     "IntervalFamily",
     "IntervalResult",
+    "LabelPlan",
     "METHODS",
     "MissingInputError",
     "OrderStatisticInterval",
+    "PPIQuantileInterval",
     "PlanModel",
+    "ReadOptions",
     "SimulationModel",
     "TaskData",
     "TaskStatistics",
@@ -49,19 +52,26 @@ PUBLIC_API = [
     "list_datasets",
     "load_dataset",
     "make_gap_model",
+    "min_groups_for",
     "min_history",
     "min_history_for",
     "pew_tasks",
+    "plan_labels",
     "plan_table",
     "plot_diagnostics",
     "plot_plan",
+    "ppi_mean",
+    "ppi_quantile",
     "read_battles",
+    "read_judgments",
     "recency_weights",
     "simulate_battles",
     "simulate_tasks",
+    "to_html",
     "unit_statistics",
     "weighted_lower",
     "weighted_upper",
+    "write_report",
 ]
 
 
@@ -81,6 +91,8 @@ def test_every_public_name_exists():
         "finite-sample",
         "task-only",
         "synthetic-only",
+        "hybrid",
+        "ppi",
     }
 
 
@@ -114,6 +126,7 @@ def test_every_result_class_has_summary_to_frame_and_str():
     )
     from synthinfer.generate import JudgeResult, SurveyResult
     from synthinfer.plan import WidthPrediction
+    from synthinfer.report import Provenance, ReportInput
     from synthinfer.studies import StudyResult
     from synthinfer.studies.reproduce import Reproduction
     from synthinfer.weights import BarberBound
@@ -124,6 +137,7 @@ def test_every_result_class_has_summary_to_frame_and_str():
         synthinfer.BacktestResult,
         synthinfer.DiagnosticReport,
         WidthPrediction,
+        synthinfer.LabelPlan,
         BarberBound,
         StudyResult,
         Reproduction,
@@ -134,14 +148,36 @@ def test_every_result_class_has_summary_to_frame_and_str():
         BattleSimulation,
         SurveyResult,
         JudgeResult,
+        Provenance,
+        ReportInput,
     ]
     for cls in classes:
         assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen, cls
         assert callable(getattr(cls, "summary", None)), cls
         assert callable(getattr(cls, "to_frame", None)), cls
         assert cls.__str__ is not object.__str__, cls
+        assert callable(getattr(cls, "_repr_html_", None)), cls
     study = synthinfer.coverage_study("bernoulli", reps=20, tasks=20, alphas=[0.2], seed=1)
+    assert "<table" in study._repr_html_() and "coverage study" in study._repr_html_()
     assert isinstance(study.to_frame(), pd.DataFrame)
     assert str(study) == study.summary() and "coverage study" in study.summary()
     bound = synthinfer.barber_bound_terms([1.0, 0.5])
     assert "coverage gap" in str(bound) and list(bound.to_frame().columns) == ["task", "p"]
+
+
+def test_results_show_in_jupyter_as_an_html_table_of_intervals():
+    import numpy as np
+
+    cells = synthinfer.pew_tasks(scalar=True)
+    targets = cells.copy()
+    newest = targets["time"] == targets["time"].max()
+    targets.loc[newest, ["real_estimate", "gap_estimate", "gap_se"]] = np.nan
+    few = targets[newest | (targets.index < 5)]  # 5 history tasks: an infinite band
+    result = synthinfer.infer(few, alpha=0.1, bounds=(0, 1))
+    page = result._repr_html_()
+    assert "<caption>" in page
+    for column in ("task", "estimate", "lower", "upper", "w1", "w2", "w3", "feasible"):
+        assert f"<th>{column}</th>" in page
+    assert page.count("<tr>") == len(result)  # one row per interval, below the header
+    assert '<td class="infinite">False</td>' in page  # an infinite interval stands out
+    assert result[0].task in page and result[0]._repr_html_().count("<tr>") == 1

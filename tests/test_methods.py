@@ -292,6 +292,8 @@ def test_method_registry():
     assert sorted(METHODS) == [
         "exchangeable",
         "finite-sample",
+        "hybrid",
+        "ppi",
         "synthetic-only",
         "task-only",
         "weighted",

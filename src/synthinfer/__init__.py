@@ -9,7 +9,13 @@ from importlib.metadata import PackageNotFoundError, version
 
 from synthinfer.adjust import design_matrix, make_gap_model
 from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
-from synthinfer.arena import arena, fit_bradley_terry, read_battles, simulate_battles
+from synthinfer.arena import (
+    arena,
+    fit_bradley_terry,
+    read_battles,
+    read_judgments,
+    simulate_battles,
+)
 from synthinfer.conformal import (
     conformal_lower,
     conformal_ranks,
@@ -27,14 +33,26 @@ from synthinfer.intervals import (
     HoeffdingInterval,
     IntervalFamily,
     OrderStatisticInterval,
+    PPIQuantileInterval,
     WaldInterval,
+    ppi_mean,
+    ppi_quantile,
 )
 from synthinfer.methods import METHODS, Calibration, History, MissingInputError, calibrate
-from synthinfer.plan import PlanModel, expected_width, fit_plan_model, min_history_for, plan_table
+from synthinfer.plan import (
+    PlanModel,
+    expected_width,
+    fit_plan_model,
+    min_groups_for,
+    min_history_for,
+    plan_table,
+)
+from synthinfer.plan_labels import LabelPlan, plan_labels
 from synthinfer.plot import forest_plot, plot_diagnostics, plot_plan
+from synthinfer.report import to_html, write_report
 from synthinfer.results import BacktestResult, InferenceResult, IntervalResult
 from synthinfer.studies.simulate import SimulationModel, coverage_study, simulate_tasks
-from synthinfer.tables import battle_statistics, unit_statistics
+from synthinfer.tables import ReadOptions, battle_statistics, unit_statistics
 from synthinfer.weights import barber_bound_terms, kernel_weights, recency_weights
 
 try:
@@ -56,9 +74,12 @@ __all__ = [
     "InferenceResult",
     "IntervalFamily",
     "IntervalResult",
+    "LabelPlan",
     "MissingInputError",
     "OrderStatisticInterval",
+    "PPIQuantileInterval",
     "PlanModel",
+    "ReadOptions",
     "SimulationModel",
     "TaskData",
     "TaskStatistics",
@@ -85,17 +106,24 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "make_gap_model",
+    "min_groups_for",
     "min_history",
     "min_history_for",
     "pew_tasks",
+    "plan_labels",
     "plan_table",
     "plot_diagnostics",
     "plot_plan",
+    "ppi_mean",
+    "ppi_quantile",
     "read_battles",
+    "read_judgments",
     "recency_weights",
     "simulate_battles",
     "simulate_tasks",
+    "to_html",
     "unit_statistics",
     "weighted_lower",
     "weighted_upper",
+    "write_report",
 ]

@@ -11,8 +11,12 @@ __all__ = [
     "BACKTEST_COLUMNS",
     "BATTLE_COLUMNS",
     "COVERAGE_COLUMNS",
+    "GROUP_COVERAGE_COLUMN",
+    "JOINT_PVALUE_COLUMNS",
     "NO_COORD",
     "OUTPUT_COLUMNS",
+    "PVALUE",
+    "PVALUE_COLUMNS",
     "READABLE_COLUMNS",
     "SOURCES",
     "STUDY_COLUMNS",
@@ -20,6 +24,8 @@ __all__ = [
     "SUMMARY_NUMERIC",
     "SUMMARY_RESERVED",
     "SUMMARY_TABLE_COLUMNS",
+    "TARGET_LABELS_COLUMN",
+    "TASK_GROUP_COLUMN",
     "UNIT_RESERVED",
     "UNIT_STATISTICS_COLUMNS",
     "UNIT_TABLE_COLUMNS",
@@ -52,8 +58,19 @@ SUMMARY_NUMERIC = (
     "n_real",
     "n_synth",
     "task_weight",
+    "ppi_estimate",
+    "ppi_se",
+    "label_gap_estimate",
+    "label_gap_se",
+    "n_labelled",
 )
-"""Numeric columns of a summary table with a fixed meaning."""
+"""Numeric columns of a summary table with a fixed meaning.
+
+The last five are optional labelled-sample estimates (``docs/labels.md``): a
+target's prediction-powered estimate and standard error (``ppi``, a Wald
+interval), every task's gap estimate from ``m`` labelled pairs with its
+standard error (``hybrid``), and the target's ``m`` itself (``n_labelled``,
+which the Student critical value of ``ppi`` needs)."""
 
 SUMMARY_RESERVED = frozenset({"task", "coord", *SUMMARY_NUMERIC} - {"task_weight"})
 """Summary-table columns that are not task attributes (``task_weight`` is one)."""
@@ -119,8 +136,29 @@ OUTPUT_COLUMNS = (
 history gap, clipped to the bounds); ``synth_estimate`` the synthetic estimate.
 """
 
+PVALUE = "pvalue"
+"""The p-value column: added after ``synth_estimate`` when a null value is given (``--null``)."""
+
+PVALUE_COLUMNS = ("task", "coord", "method", "alpha", "null", "alternative", PVALUE)
+"""One p-value per task × coordinate × method × α (``InferenceResult.pvalue``)."""
+
+JOINT_PVALUE_COLUMNS = ("task", "method", "alpha", "alternative", "coords", PVALUE)
+"""One joint p-value per task × method × α over all ``coords`` coordinates."""
+
 BACKTEST_COLUMNS = (*OUTPUT_COLUMNS, "truth", "covered")
 """One row per held-out task × coordinate × method × α (``backtest``)."""
+
+TARGET_LABELS_COLUMN = "target_labels"
+"""Backtest rows and coverage summary with simulated labelling (``target_labels=``):
+the number ``m`` of labelled units each held-out task kept, after the other columns."""
+
+TASK_GROUP_COLUMN = "task_group"
+"""Backtest rows with task groups (``task_group=``): each row's group label, after
+:data:`BACKTEST_COLUMNS`."""
+
+GROUP_COVERAGE_COLUMN = "group_coverage"
+"""Coverage summary with task groups: the share of held-out groups whose every cell
+(and coordinate) has a finite interval that covers, after :data:`COVERAGE_COLUMNS`."""
 
 COVERAGE_COLUMNS = (
     "method",

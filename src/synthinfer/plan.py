@@ -35,10 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthinfer._html import result_html
 from synthinfer._validation import check_alpha, check_choice, check_count, shown
 from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
 from synthinfer.conformal import conformal_ranks, min_history
 from synthinfer.data import summary_table
+from synthinfer.tables import ReadOptions
 
 __all__ = [
     "PLAN_METHODS",
@@ -47,6 +49,7 @@ __all__ = [
     "expected_normal_order_statistic",
     "expected_width",
     "fit_plan_model",
+    "min_groups_for",
     "min_history_for",
     "plan_table",
 ]
@@ -94,6 +97,44 @@ def min_history_for(
     [57, 28, 14]
     """
     return min_history(_budgets(alpha, allocation, n_coords, method)[2])
+
+
+def min_groups_for(
+    alpha: float,
+    allocation: Allocation | str = DEFAULT_ALLOCATION,
+    n_coords: int = 1,
+    method: str = "exchangeable",
+    coverage: str = "cell",
+) -> int:
+    """Minimum number of history task groups for a finite interval with task groups (exact).
+
+    With task groups (``task_group=``, e.g. questions broken down by region)
+    the group is the exchangeable unit, so the count is of groups, whatever
+    their number of cells. ``cell`` coverage puts mass ``1/(G + 1)`` on the
+    new group at infinity and needs ``1/(G + 1) <= α3/2``; ``group`` coverage
+    ranks ``G`` group scores and needs ``k_L >= 1``: both hold exactly when
+    ``G + 1 >= 2/α3``, the count :func:`min_history_for` gives for tasks
+    (at least ``2/α − 1`` groups, since ``α3 <= α``).
+
+    Parameters
+    ----------
+    alpha, allocation, n_coords, method
+        As in :func:`min_history_for`.
+    coverage : {"cell", "group"}
+        The guarantee planned for.
+
+    Returns
+    -------
+    int
+        The smallest number of history groups ``G`` with a finite band.
+
+    Examples
+    --------
+    >>> [min_groups_for(a, method="finite-sample", coverage="group") for a in (0.1, 0.2)]
+    [19, 9]
+    """
+    check_choice(coverage, ("cell", "group"), "coverage")
+    return min_history_for(alpha, allocation, n_coords=n_coords, method=method)
 
 
 @lru_cache(maxsize=4096)
@@ -200,6 +241,7 @@ def fit_plan_model(
     *,
     n_real: float | None = None,
     n_synth: float | None = None,
+    read: ReadOptions | dict | None = None,
 ) -> PlanModel:
     """Fit the hierarchical normal model to a history summary table.
 
@@ -213,6 +255,9 @@ def fit_plan_model(
     n_real, n_synth : float, optional
         The history's real and synthetic sample sizes per task, when the
         table has no ``n_real``/``n_synth`` columns.
+    read : ReadOptions or dict, optional
+        How ``frame`` is read when it is a wide score table or an evaluation
+        log (see :func:`synthinfer.infer`).
 
     Returns
     -------
@@ -221,7 +266,7 @@ def fit_plan_model(
         mean(synth_se²·N)`` and ``σ_r² = mean((gap_se² − σ_s²/N)·n)`` (at
         least 0), so that the model reproduces the history's standard errors.
     """
-    frame = summary_table(frame)
+    frame = summary_table(frame, read)
     needed = [c for c in ("gap_estimate", "gap_se", "synth_se") if c not in frame.columns]
     if needed:
         raise ValueError(f"planning from a history needs column(s) {needed} in the table")
@@ -293,6 +338,10 @@ class WidthPrediction:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary's first line over the result's table (shown in Jupyter)."""
+        return result_html(self.summary(), self.to_frame())
 
 
 def expected_width(

@@ -12,6 +12,7 @@ glance; the legend counts them.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = [
+    "figure_image",
     "forest_figure",
     "forest_plot",
     "gap_plot",
@@ -452,6 +454,32 @@ def gap_plot(
     ax.set_xlabel("gap θ − θ~ (real − synthetic)")
     ax.legend(loc="lower right", fontsize=7)
     return ax
+
+
+def figure_image(figure: Figure, *, image_format: str = "png", dpi: int = 110) -> bytes:
+    """The figure as PNG or SVG bytes; the figure is closed afterwards.
+
+    Parameters
+    ----------
+    figure : matplotlib Figure
+        The figure (for instance ``ax.get_figure()`` of a plot of this module).
+    image_format : {"png", "svg"}
+        Image format.
+    dpi : int
+        Resolution of a PNG.
+
+    Returns
+    -------
+    bytes
+    """
+    if image_format not in ("png", "svg"):
+        raise ValueError(f"image_format must be 'png' or 'svg', got {image_format!r}")
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, format=image_format, dpi=dpi, bbox_inches="tight")
+    finally:
+        _pyplot().close(figure)
+    return buffer.getvalue()
 
 
 def plot_plan(table: pd.DataFrame, ax: Any = None) -> Any:

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from synthinfer._columns import COVERAGE_COLUMNS, OUTPUT_COLUMNS
+from synthinfer._columns import (
+    COVERAGE_COLUMNS,
+    GROUP_COVERAGE_COLUMN,
+    OUTPUT_COLUMNS,
+    TARGET_LABELS_COLUMN,
+    TASK_GROUP_COLUMN,
+)
+from synthinfer._html import result_html
 from synthinfer.allocation import Allocation
 from synthinfer.intervals import IntervalFamily
-from synthinfer.methods import Calibration, History, calibrate
+from synthinfer.methods import Calibration, History, calibrate, coverage_statement
+from synthinfer.pvalues import joint_pvalues, pvalue_frame, result_pvalue
 
 __all__ = [
     "BacktestResult",
@@ -21,6 +30,8 @@ __all__ = [
     "IntervalResult",
     "coverage_statistics",
     "coverage_summary",
+    "register_html_renderer",
+    "render_html",
 ]
 
 
@@ -161,6 +172,26 @@ class IntervalResult:
             history=self.history,
         )
 
+    def pvalue(self, null: float, alternative: str = "two-sided") -> float:
+        """The p-value of ``null``: the smallest level whose interval (:meth:`at`) excludes it.
+
+        ``p ≤ α`` exactly when ``at(α)`` excludes ``null`` (``greater``: when
+        ``at(2α).lower > null``; ``less``: when ``at(2α).upper < null``); see
+        :mod:`synthinfer.pvalues`.
+
+        Parameters
+        ----------
+        null : float
+            The null value (inside the bounds, when there are bounds).
+        alternative : {"two-sided", "greater", "less"}
+            The alternative hypothesis: ``θ ≠ null``, ``θ > null`` or ``θ < null``.
+
+        Returns
+        -------
+        float
+        """
+        return result_pvalue(self, null, alternative)
+
     def to_dict(self) -> dict[str, object]:
         """The output columns of DESIGN.md as a dictionary."""
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name in OUTPUT_COLUMNS}
@@ -194,12 +225,20 @@ class IntervalResult:
             f"  budgets alpha1={self.alpha1:g}, alpha2={self.alpha2:g}, alpha3={self.alpha3:g}; "
             f"{self.n_history} history tasks",
         ]
+        grouped = self.history is not None and self.history.groups is not None
+        if grouped and self.method != "synthetic-only":
+            groups = f"{self.history.n_groups} history groups"
+            lines.append(f"  {coverage_statement(self.history.coverage)}; {groups}")
         if not self.feasible:
             lines.append(f"  INFINITE: {self.message}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary's first line over the result's table (shown in Jupyter)."""
+        return result_html(self.summary(), self.to_frame())
 
 
 @dataclass(frozen=True)
@@ -239,12 +278,46 @@ class InferenceResult:
         """Every interval recomputed at another overall level (allocation proportions fixed)."""
         return replace(self, intervals=tuple(interval.at(alpha) for interval in self.intervals))
 
+    def to_html(self, **options: Any) -> str:
+        """A self-contained HTML report; ``options`` as in :func:`synthinfer.report.to_html`.
+
+        Pass ``data=`` (the task data) to include the diagnostics and the gap plot.
+        """
+        return render_html(self, **options)
+
+    def pvalue(
+        self, null: float | Mapping[str, float], alternative: str = "two-sided"
+    ) -> pd.DataFrame:
+        """p-values of ``null`` (a number, or one per coordinate) for every interval.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per task × coordinate × method × α: ``task, coord, method,
+            alpha, null, alternative, pvalue`` (see :meth:`IntervalResult.pvalue`).
+        """
+        return pvalue_frame(self.intervals, null, alternative)
+
+    def joint_pvalue(
+        self, null: float | Mapping[str, float], alternative: str = "two-sided"
+    ) -> pd.DataFrame:
+        """Joint p-values per task × method × α: the smallest over coordinates.
+
+        ``p_joint ≤ α`` exactly when the rectangle at ``α`` (each coordinate at
+        ``α/D``) excludes the null vector (see :func:`synthinfer.pvalues.joint_pvalues`).
+        """
+        return joint_pvalues(self.pvalue(null, alternative))
+
     def summary(self) -> str:
         """Readable summaries of all intervals."""
         return "\n".join(interval.summary() for interval in self.intervals)
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary's first line over the result's table (shown in Jupyter)."""
+        return result_html(self.summary(), self.to_frame())
 
 
 @dataclass(frozen=True)
@@ -265,6 +338,8 @@ class BacktestResult:
         The seed of the run (default 0); ``to_frame().attrs["seed"]`` too.
     randomized : bool
         Whether the intervals depend on the seed.
+    intervals : tuple of IntervalResult
+        The held-out intervals with their statistics (for :meth:`pvalue`).
     """
 
     tasks: pd.DataFrame = field(repr=False)
@@ -272,6 +347,7 @@ class BacktestResult:
     protocol: str
     seed: int | None = None
     randomized: bool = False
+    intervals: tuple[IntervalResult, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _with_seed(self.tasks, self.seed)
@@ -282,11 +358,36 @@ class BacktestResult:
         return self.tasks
 
     def summary(self) -> str:
-        """The coverage summary as text."""
-        return self.summary_frame.to_string(index=False)
+        """The coverage summary as text (and, with task groups, the guarantee asked for)."""
+        text = self.summary_frame.to_string(index=False)
+        histories = [r.history for r in self.intervals if r.history is not None]
+        grouped = [h for h in histories if h.groups is not None]
+        if grouped:
+            statement = coverage_statement(grouped[0].coverage)
+            text += f"\n{statement}; whole groups held out (group_coverage: all cells covered)"
+        return text
 
     def __str__(self) -> str:
         return f"backtest ({self.protocol})\n" + self.summary()
+
+    def _repr_html_(self) -> str:
+        """The coverage summary under the summary's first line (shown in Jupyter)."""
+        return result_html(self.summary(), self.summary_frame)
+
+    def pvalue(
+        self, null: float | Mapping[str, float], alternative: str = "two-sided"
+    ) -> pd.DataFrame:
+        """p-values of ``null`` for every held-out interval (as :meth:`InferenceResult.pvalue`)."""
+        if not self.intervals:
+            raise ValueError("this backtest keeps no intervals to compute p-values from")
+        return pvalue_frame(self.intervals, null, alternative)
+
+    def to_html(self, **options: Any) -> str:
+        """A self-contained HTML report; ``options`` as in :func:`synthinfer.report.to_html`.
+
+        Pass ``data=`` (the task data) to include the diagnostics and the gap plot.
+        """
+        return render_html(self, **options)
 
     def with_tasks(self, tasks: pd.DataFrame) -> BacktestResult:
         """A copy with different per-task rows (summary recomputed, seed kept)."""
@@ -384,17 +485,69 @@ def coverage_summary(tasks: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     tasks : pandas.DataFrame
-        Per-task backtest rows.
+        Per-task backtest rows (with ``target_labels``, one summary per label count).
 
     Returns
     -------
     pandas.DataFrame
     """
+    if TARGET_LABELS_COLUMN in tasks.columns:
+        return _per_label_count(tasks)
     rows = []
     multi = tasks["coord"].nunique() > 1
+    grouped = TASK_GROUP_COLUMN in tasks.columns
     for (method, alpha), group in tasks.groupby(["method", "alpha"], sort=False):
         for coord, part in group.groupby("coord", sort=False):
             rows.append({"method": method, "alpha": alpha, "coord": coord, **_summary_row(part)})
         if multi:
             rows.append({"method": method, "alpha": alpha, "coord": "all", **_summary_row(group)})
+    if grouped:
+        return _with_group_coverage(tasks, rows, multi)
     return pd.DataFrame(rows, columns=list(COVERAGE_COLUMNS))
+
+
+def _per_label_count(tasks: pd.DataFrame) -> pd.DataFrame:
+    """:func:`coverage_summary` for each simulated label count ``m``, with its ``target_labels``."""
+    parts = []
+    for count, part in tasks.groupby(TARGET_LABELS_COLUMN, sort=False, dropna=False):
+        summary = coverage_summary(part.drop(columns=TARGET_LABELS_COLUMN))
+        summary[TARGET_LABELS_COLUMN] = count
+        parts.append(summary)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _with_group_coverage(tasks: pd.DataFrame, rows: list[dict], multi: bool) -> pd.DataFrame:
+    """The summary rows plus ``group_coverage``: the share of groups whose every cell covers.
+
+    A group counts when all its intervals (cells × coordinates for the pooled
+    row) are finite; it is covered when every one of them covers.
+    """
+    for row in rows:
+        part = tasks[(tasks["method"] == row["method"]) & (tasks["alpha"] == row["alpha"])]
+        if not (multi and row["coord"] == "all"):
+            part = part[part["coord"] == row["coord"]]
+        feasible = part["feasible"].astype(bool) & np.isfinite(part["width"].astype(float))
+        by_group = part.assign(_finite=feasible).groupby(TASK_GROUP_COLUMN)
+        whole = by_group["_finite"].all()
+        covered = by_group["covered"].all()[whole]
+        row[GROUP_COVERAGE_COLUMN] = float(covered.mean()) if len(covered) else math.nan
+    return pd.DataFrame(rows, columns=[*COVERAGE_COLUMNS, GROUP_COVERAGE_COLUMN])
+
+
+_HTML_RENDERER: list[Any] = []
+
+
+def register_html_renderer(render: Any) -> None:
+    """Set the function behind every result's ``to_html`` (:mod:`synthinfer.report` does).
+
+    The report draws plots, on a floor above this module, so the result
+    classes reach it through this registration; ``import synthinfer`` makes it.
+    """
+    _HTML_RENDERER[:] = [render]
+
+
+def render_html(result: object, **options: Any) -> str:
+    """``result`` as a self-contained HTML report (:func:`synthinfer.report.to_html`)."""
+    if not _HTML_RENDERER:
+        raise ImportError("the HTML report is not loaded: import synthinfer.report first")
+    return _HTML_RENDERER[0](result, **options)

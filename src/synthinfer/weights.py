@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from synthinfer._html import result_html
 from synthinfer._validation import check_range, split_list
 
 __all__ = ["BarberBound", "barber_bound_terms", "kernel_weights", "recency_weights"]
@@ -143,6 +144,10 @@ class BarberBound:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary's first line over the result's table (shown in Jupyter)."""
+        return result_html(self.summary(), self.to_frame())
 
     def to_dict(self) -> dict[str, Any]:
         """The terms as a dictionary (``p`` as a list)."""

@@ -3,6 +3,9 @@
 Modules, each importing only those above it:
 
 * ``_counts``: :class:`BattleCounts` and :func:`read_battles` (a log as counts);
+* ``_judgments`` and ``_formats``: :func:`read_judgments`, pairwise judge
+  files (FastChat, MT-Bench human judgments, AlpacaEval, Arena one-hot dumps)
+  as a battle log;
 * ``_bradley_terry``: :func:`fit_bradley_terry`, :func:`place_model`,
   :func:`rank_interval` and the paired bootstrap of a gap;
 * ``_summary``: per-model summary tables (:func:`win_rate_summary`,
@@ -20,6 +23,7 @@ from synthinfer.arena._bradley_terry import (
     rank_interval,
 )
 from synthinfer.arena._counts import BattleCounts, read_battles
+from synthinfer.arena._formats import JUDGMENT_FORMATS, detect_format, read_judgments
 from synthinfer.arena._pipeline import ESTIMANDS, ArenaResult, arena, arena_summary
 from synthinfer.arena._simulate import BattleModel, BattleSimulation, simulate_battles
 from synthinfer.arena._summary import (
@@ -33,6 +37,7 @@ __all__ = [
     "DEFAULT_GAP_BOOTSTRAP",
     "ELO_SCALE",
     "ESTIMANDS",
+    "JUDGMENT_FORMATS",
     "ArenaResult",
     "ArenaSummary",
     "BattleCounts",
@@ -42,10 +47,12 @@ __all__ = [
     "arena",
     "arena_summary",
     "bradley_terry_summary",
+    "detect_format",
     "fit_bradley_terry",
     "place_model",
     "rank_interval",
     "read_battles",
+    "read_judgments",
     "simulate_battles",
     "win_rate_summary",
 ]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from synthinfer._html import result_html
 from synthinfer.arena._counts import SCORES
 
 __all__ = [
@@ -91,6 +92,10 @@ class BradleyTerryFit:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary's first line over the result's table (shown in Jupyter)."""
+        return result_html(self.summary(), self.to_frame())
 
     def _names(self) -> list[str] | list[int]:
         """Model names, or positions when the fit was given none."""

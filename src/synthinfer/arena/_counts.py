@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from synthinfer._columns import BATTLE_COLUMNS
+from synthinfer._html import result_html
 from synthinfer._validation import check_columns
 from synthinfer.data import decimal_years, time_values
 from synthinfer.tables import (
@@ -190,6 +191,10 @@ class BattleCounts:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary's first line over the result's table (shown in Jupyter)."""
+        return result_html(self.summary(), self.to_frame())
 
 
 def _numeric_times(times: pd.Series, name: str) -> pd.Series:

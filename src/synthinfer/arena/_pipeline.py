@@ -23,10 +23,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from synthinfer._html import result_html
 from synthinfer._validation import check_choice
 from synthinfer.allocation import AUTO_ALLOCATION, Allocation
 from synthinfer.arena._bradley_terry import ELO_SCALE, rank_interval
 from synthinfer.arena._counts import BattleCounts, read_battles
+from synthinfer.arena._formats import with_battle_log
 from synthinfer.arena._summary import (
     DEFAULT_GAP_BOOTSTRAP,
     ArenaSummary,
@@ -35,6 +37,7 @@ from synthinfer.arena._summary import (
 )
 from synthinfer.data import TaskData
 from synthinfer.evaluate import PROTOCOLS, backtest, infer
+from synthinfer.results import render_html
 
 __all__ = ["ESTIMANDS", "ArenaResult", "arena", "arena_summary"]
 
@@ -69,14 +72,21 @@ def arena_summary(
         Randomness for the Bradley-Terry bootstrap (default 0: runs repeat exactly).
     **read_options
         Passed to :func:`~synthinfer.arena.read_battles` (column names,
-        verdicts, releases, engine).
+        verdicts, releases, engine), and ``format_in``, ``real``,
+        ``real_format``, ``synthetic_judge`` for pairwise judge files (FastChat,
+        MT-Bench human judgments, AlpacaEval, Arena one-hot dumps), read by
+        :func:`~synthinfer.arena.read_judgments` (detected from the columns).
 
     Returns
     -------
     ArenaSummary
     """
     estimand = check_choice(estimand, ESTIMANDS, "estimand")
-    counts = source if isinstance(source, BattleCounts) else read_battles(source, **read_options)
+    if isinstance(source, BattleCounts):
+        counts = source
+    else:
+        log, options = with_battle_log(source, read_options)
+        counts = read_battles(log, **options)
     if estimand == "win-rate":
         if reference is not None:
             counts.index(reference)
@@ -144,6 +154,17 @@ class ArenaResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary's first line over the result's table (shown in Jupyter)."""
+        return result_html(self.summary(), self.to_frame())
+
+    def to_html(self, **options: object) -> str:
+        """A self-contained HTML report (diagnostics on the per-model summary table).
+
+        ``options`` as in :func:`synthinfer.report.to_html`.
+        """
+        return render_html(self, **options)
 
 
 def arena(

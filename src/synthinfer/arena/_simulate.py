@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from synthinfer._html import result_html
 from synthinfer._validation import check_count, check_range, check_seed
 
 __all__ = ["VERDICTS", "BattleModel", "BattleSimulation", "simulate_battles"]
@@ -251,6 +252,10 @@ class BattleSimulation:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary's first line over the result's table (shown in Jupyter)."""
+        return result_html(self.summary(), self.to_frame())
 
 
 def simulate_battles(

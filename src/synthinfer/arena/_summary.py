@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from synthinfer._html import result_html
 from synthinfer._validation import check_count, check_seed
 from synthinfer.arena._bradley_terry import (
     bootstrap_gap_se,
@@ -91,6 +92,10 @@ class ArenaSummary:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary's first line over the result's table (shown in Jupyter)."""
+        return result_html(self.summary(), self.to_frame())
 
 
 # ------------------------------------------------------------------------- shared

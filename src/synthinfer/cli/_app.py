@@ -18,11 +18,13 @@ from typer.core import TyperCommand, TyperGroup
 from typer.models import DefaultPlaceholder
 
 from synthinfer.cli._groups import readable
+from synthinfer.cli._output import running_command
 from synthinfer.cli.arena import arena_command, simulate_battles_command
 from synthinfer.cli.datasets import datasets_app
 from synthinfer.cli.diagnostics import diagnose_command, plan_command
 from synthinfer.cli.generate import generate_app
 from synthinfer.cli.infer import backtest_command, infer_command
+from synthinfer.cli.report import report_command
 from synthinfer.cli.studies import plot_command, reproduce_command, simulate_command
 
 __all__ = ["ReadableCommand", "ReadableGroup", "app", "main", "package_version"]
@@ -62,6 +64,12 @@ class ReadableCommand(TyperCommand):
     def get_help_option(self, ctx: Any) -> Any:
         """The ``--help`` option, shown without a type."""
         return _plain_help_option(super().get_help_option(ctx))
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command, recorded for the provenance of the files it writes."""
+        arguments = {p.name for p in self.params if p.param_type_name == "argument"}
+        with running_command(str(ctx.info_name), dict(ctx.params), arguments):
+            return super().invoke(ctx)
 
 
 class ReadableGroup(TyperGroup):
@@ -143,6 +151,7 @@ app.command("simulate-battles")(simulate_battles_command)
 app.command("diagnose")(diagnose_command)
 app.command("plan")(plan_command)
 app.add_typer(generate_app, name="generate")
+app.command("report")(report_command)
 _make_readable(app)
 
 

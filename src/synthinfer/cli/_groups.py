@@ -29,7 +29,7 @@ from typer.models import ArgumentInfo, OptionInfo, ParameterInfo
 
 from synthinfer.cli._options import metavar_for
 
-__all__ = ["option_field", "readable", "with_option_groups"]
+__all__ = ["InputOptions", "option_field", "readable", "with_option_groups"]
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -161,3 +161,57 @@ def _readable_parameter(parameter: inspect.Parameter) -> inspect.Parameter:
         return parameter
     items = [info if item is infos[0] else item for item in metadata]
     return parameter.replace(annotation=Annotated[(kind, *items)])
+
+
+@dataclasses.dataclass(frozen=True)
+class InputOptions:
+    """How DATA is read when it is a wide score table or an evaluation log (promptfoo, Inspect).
+
+    The options of every command that reads unit-level data, named as the
+    keywords of :meth:`synthinfer.data.TaskData.load` they feed (see
+    :meth:`keywords`).
+    """
+
+    real_col: str | None = option_field(
+        None,
+        "--real-col",
+        help="Wide score table: the human (real) score column; promptfoo or Inspect log: "
+        "the human score's name.",
+        metavar="COL",
+    )
+    synth_col: str | None = option_field(
+        None,
+        "--synth-col",
+        help="Wide score table: the judge (synthetic) score column; promptfoo or Inspect log: "
+        "the judge score's name.",
+        metavar="COL",
+    )
+    task_col: str | None = option_field(
+        None,
+        "--task-col",
+        help="Wide score table: the task column (default: 'task', else one task named after "
+        "the file).",
+        metavar="COL",
+    )
+    unit_col: str | None = option_field(
+        None,
+        "--unit-col",
+        help="Wide score table: the item id column (default: 'unit' or 'id', else the row number).",
+        metavar="COL",
+    )
+    format_in: str | None = option_field(
+        None,
+        "--format-in",
+        help="wide, promptfoo or inspect (default: found from DATA and the options given).",
+        metavar="FORMAT",
+    )
+
+    def keywords(self) -> dict[str, str | None]:
+        """The options as keyword arguments of ``TaskData.load``."""
+        return {
+            "real": self.real_col,
+            "synthetic": self.synth_col,
+            "task_col": self.task_col,
+            "unit_col": self.unit_col,
+            "format_in": self.format_in,
+        }

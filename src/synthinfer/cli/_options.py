@@ -51,10 +51,14 @@ __all__ = [
     "OutOption",
     "OutputFormat",
     "OutputFormatOption",
+    "PPICritical",
+    "PPICriticalOption",
     "PlotOption",
     "Protocol",
     "SeedOption",
     "SplitTimeOption",
+    "TargetLabelsOption",
+    "TargetOption",
     "TimeColOption",
     "alpha_values",
     "given_numbers",
@@ -88,6 +92,8 @@ METAVARS: dict[str, str] = {
     "--split-time": "V",
     "--decay": "RHO",
     "--group-by": "COL",
+    "--task-group": "COL",
+    "--coverage": "cell|group",
     "--adjust": "COL,...",
     "--kernel": "COL,...",
     "--attribute": "COL",
@@ -224,11 +230,38 @@ PlotOption = option(Path | None, "--plot", help="Save the plots to FILE (.png, .
 AlphaOption = option(
     list[str] | None, "--alpha", "-a", help="Level(s), e.g. 0.1,0.2 (repeatable). Default 0.1."
 )
+TargetOption = option(
+    list[str] | None,
+    "--target",
+    help="Task(s) with a few real labels to treat as targets: left out of the history; "
+    "their labelled pairs serve ppi and hybrid (comma-separated, repeatable).",
+)
+TargetLabelsOption = option(
+    list[str] | None,
+    "--target-labels",
+    help="Backtest: each held-out task keeps M of its labelled units (seeded) for ppi and "
+    "hybrid; several M run in turn (comma-separated, repeatable).",
+)
+
+
+class PPICritical(str, Enum):
+    """Critical values of the target's PPI interval (``ppi`` and ``hybrid``)."""
+
+    student = "student"
+    normal = "normal"
+
+
+PPICriticalOption = option(
+    PPICritical,
+    "--ppi-critical",
+    help="Critical value of the PPI interval in ppi and hybrid: student (default; keeps the "
+    "level with few labels; a summary table needs n_labelled) or normal (ppi_py's numbers).",
+)
 MethodOption = option(
     list[str] | None,
     "--method",
     "-m",
-    help="exchangeable, weighted, finite-sample, task-only, synthetic-only "
+    help="exchangeable, weighted, finite-sample, task-only, synthetic-only, hybrid, ppi "
     "(comma-separated, repeatable). Default exchangeable.",
 )
 AllocationOption = option(str, "--allocation", help="Budget split: auto, prop:A,B,C or abs:A1,A2.")

@@ -20,8 +20,9 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +35,7 @@ from synthinfer.cli._options import OutOption, OutputFormat, OutputFormatOption
 __all__ = [
     "STDOUT",
     "USER_ERRORS",
+    "CommandCall",
     "OutputOptions",
     "emit",
     "format_frame",
@@ -44,7 +46,9 @@ __all__ = [
     "json_value",
     "progress_bar",
     "progress_report",
+    "record_provenance",
     "report_errors",
+    "running_command",
     "save_table",
     "write_frame",
 ]
@@ -303,13 +307,90 @@ def emit(
         (CSV, or JSON with ``output_format`` json) to standard output.
     json_newline : bool, default False
         End JSON, printed or written, with a newline.
+
+    A file gets its provenance beside it (:func:`record_provenance`).
     """
     if is_stdout(out) and output_format is OutputFormat.table:
         output_format = OutputFormat.csv
     if out is not None and not is_stdout(out):
         write_frame(frame, out, json_newline=json_newline)
+        record_provenance(out, frame.attrs.get("seed"))
         return
     sys.stdout.write(format_frame(frame, output_format, json_newline=json_newline))
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    """The command that is running: its name, its file arguments and its other parameters."""
+
+    name: str
+    data: dict[str, str]
+    options: dict[str, Any]
+
+
+_RUNNING: ContextVar[CommandCall | None] = ContextVar("synthinfer_command", default=None)
+
+
+@contextmanager
+def running_command(
+    name: str, params: dict[str, Any], arguments: Collection[str]
+) -> Iterator[CommandCall]:
+    """Record the running command for :func:`record_provenance` while it runs.
+
+    Parameters
+    ----------
+    name : str
+        The command's name (``infer``).
+    params : dict
+        Its parameters as the command line parsed them.
+    arguments : collection of str
+        Which parameters are positional arguments: those that name files
+        are the data files. Every path is kept absolute.
+    """
+    data = {
+        key: str(Path(value).resolve())
+        for key, value in params.items()
+        if key in arguments and isinstance(value, os.PathLike)
+    }
+    options = {
+        key: str(Path(value).resolve()) if isinstance(value, os.PathLike) else value
+        for key, value in params.items()
+        if key not in data
+    }
+    call = CommandCall(name=name, data=data, options=options)
+    token = _RUNNING.set(call)
+    try:
+        yield call
+    finally:
+        _RUNNING.reset(token)
+
+
+def record_provenance(out: Path, seed: int | None = None) -> Path | None:
+    """Write ``OUT.meta.json`` beside a results file: the command, its data files, seed, options.
+
+    The command is the one running (:func:`running_command`, which the app
+    enters for every command); ``synthinfer report`` reads the file back.
+    Outside a command nothing is written.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The results file just written.
+    seed : int or None
+        The seed of the run.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The provenance file, when written.
+    """
+    from synthinfer.report import Provenance, write_provenance
+
+    call = _RUNNING.get()
+    if call is None:
+        return None
+    provenance = Provenance(command=call.name, data=call.data, seed=seed, options=call.options)
+    return write_provenance(out, provenance)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,11 @@ class ArenaEstimand(str, Enum):
 
 
 BattlesArgument = Annotated[
-    Path, typer.Argument(help="Battle log, CSV or Parquet: one row per battle.")
+    Path,
+    typer.Argument(
+        help="Battle log (CSV or Parquet, one row per battle) or a pairwise judge file "
+        "(FastChat JSONL, MT-Bench human judgments, AlpacaEval annotations, Arena one-hot dump)."
+    ),
 ]
 EstimandOption = option(
     ArenaEstimand, "--estimand", help="Per-model estimand: win-rate or bradley-terry."
@@ -100,6 +104,24 @@ class BattleLogOptions:
     )
     engine: EngineOption = Engine.duckdb
     memory_limit: str = option_field("1GB", "--memory-limit", help="DuckDB memory limit, e.g. 1GB.")
+    format_in: str | None = option_field(
+        None,
+        "--format-in",
+        help="File format: battles, fastchat, mtbench-human, alpacaeval or arena-onehot "
+        "(default: detected from the columns).",
+    )
+    real: Path | None = option_field(  # noqa: RUF009 - a dataclasses.Field
+        None,
+        "--real",
+        help="Human verdicts on the same battles, for a judgment file (MT-Bench human "
+        "table, AlpacaEval annotations, Arena one-hot dump).",
+    )
+    synthetic_judge: str = option_field(
+        "gpt",
+        "--synthetic-judge",
+        help="In a file whose judge column mixes humans and the autorater: the prefix of "
+        "the autorater's names.",
+    )
 
     def keywords(self) -> dict[str, Any]:
         """The options as the read options of :func:`synthinfer.arena.arena`."""

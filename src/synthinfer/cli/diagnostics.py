@@ -13,7 +13,7 @@ import pandas as pd
 import typer
 
 from synthinfer._validation import number_list, split_list
-from synthinfer.cli._groups import option_field, with_option_groups
+from synthinfer.cli._groups import InputOptions, option_field, with_option_groups
 from synthinfer.cli._options import (
     DEFAULT_ALLOCATION_SPEC,
     AllocationOption,
@@ -39,11 +39,14 @@ __all__ = [
 ]
 
 
-def summary_frame(path: Path) -> pd.DataFrame:
-    """A per-task summary table from a summary or unit-level file (``TaskData.summary_table``)."""
+def summary_frame(path: Path, columns: InputOptions | None = None) -> pd.DataFrame:
+    """A per-task summary table from a summary or unit-level file (``TaskData.summary_table``).
+
+    ``columns`` says how a wide score table or an evaluation log is read.
+    """
     from synthinfer.data import summary_table
 
-    return summary_table(path)
+    return summary_table(path, (columns or InputOptions()).keywords())
 
 
 # ---------------------------------------------------------------------------
@@ -118,17 +121,20 @@ def diagnose_command(
         ),
     ] = DEFAULT_ALLOCATION_SPEC,
     report: ReportOptions,
+    columns: InputOptions,
 ) -> None:
     """Is task exchangeability plausible for this history? Findings with remedies that can run.
 
-    A remedy (--group-by, --adjust, weighted) is suggested only when it gives
-    finite intervals at --alpha (per coordinate) with the history at hand;
-    otherwise the finding says why not, or that no remedy is feasible.
+    A remedy (--group-by, --task-group, --adjust, weighted) is suggested only
+    when it gives finite intervals at --alpha (per coordinate) with the history
+    at hand; otherwise the finding says why not, or that no remedy is feasible.
+    An attribute whose target level no history task has (a new question) gets
+    --task-group, not --group-by.
     """
     from synthinfer.diagnose import diagnose
     from synthinfer.plot import plot_diagnostics
 
-    frame = summary_frame(data)
+    frame = summary_frame(data, columns)
     findings = diagnose(
         frame,
         alpha=alpha,
@@ -193,7 +199,7 @@ class GapModelOptions:
         None, "--history-synthetic-n", help="Synthetic units per task in DATA."
     )
 
-    def model(self, data: Path | None) -> PlanModel | None:
+    def model(self, data: Path | None, columns: InputOptions | None = None) -> PlanModel | None:
         """The gap model: fitted from ``data``, with stated values taking precedence.
 
         Parameters
@@ -202,6 +208,8 @@ class GapModelOptions:
             History table to fit the model from (``history_n_real`` and
             ``history_n_synth`` give its units per task when it lacks the
             columns).
+        columns : InputOptions, optional
+            How ``data`` is read when it is a wide score table or an evaluation log.
 
         Returns
         -------
@@ -222,7 +230,9 @@ class GapModelOptions:
             {}
             if data is None
             else fit_plan_model(
-                summary_frame(data), n_real=self.history_n_real, n_synth=self.history_n_synth
+                summary_frame(data, columns),
+                n_real=self.history_n_real,
+                n_synth=self.history_n_synth,
             ).to_dict()
         )
         values = {
@@ -234,6 +244,22 @@ class GapModelOptions:
                 f"give a history table (DATA) to fit the gap model, or state {', '.join(missing)}"
             )
         return PlanModel(**values)
+
+
+def group_needs(needed: list[int], cells_per_group: int | None) -> dict[str, list[int]]:
+    """With task groups of ``cells_per_group`` cells: the groups needed and their cells.
+
+    The group is the exchangeable unit, so a finite band needs ``needed``
+    history groups however many cells each has (:func:`synthinfer.plan.min_groups_for`).
+    """
+    if cells_per_group is None:
+        return {}
+    if cells_per_group < 1:
+        raise ValueError(f"--cells-per-group must be a positive count, got {cells_per_group}")
+    return {
+        "min_groups": list(needed),
+        "min_group_cells": [count * cells_per_group for count in needed],
+    }
 
 
 @report_errors
@@ -258,15 +284,35 @@ def plan_command(
     n_synth: Annotated[
         list[str] | None, typer.Option("--synthetic-n", help="Synthetic units per task.")
     ] = None,
+    labels_for_width: Annotated[
+        float | None,
+        typer.Option(
+            "--labels-for-width",
+            help="Instead: how many labelled pairs the target needs for this width, by "
+            "'hybrid' and 'ppi' (DATA: a unit-level history with labelled pairs).",
+        ),
+    ] = None,
+    cells_per_group: Annotated[
+        int | None,
+        typer.Option(
+            "--cells-per-group",
+            help="With task groups (--task-group): cells per group; adds the history groups "
+            "needed (min_groups) and their cells (min_group_cells).",
+        ),
+    ] = None,
     gap: GapModelOptions,
     report: ReportOptions,
+    columns: InputOptions,
 ) -> None:
     """Minimum history size and expected interval width for a planned design."""
     from synthinfer.plan import min_history_for, plan_table
     from synthinfer.plot import plot_plan
 
     alphas = alpha_values(alpha)
-    model = gap.model(data)
+    if labels_for_width is not None:
+        _plan_labels(data, labels_for_width, alphas[0], allocation, n_synth, report, columns)
+        return
+    model = gap.model(data, columns)
     history_sizes = [int(t) for t in number_list(n_history, "--tasks") or [20, 30, 50, 100, 200]]
     reals = number_list(n_real, "--n") or [1000.0]
     synths = number_list(n_synth, "--synthetic-n") or [2000.0]
@@ -281,6 +327,8 @@ def plan_command(
                 "min_history": [needed[a] for a in alphas],
             }
         )
+        for name, values in group_needs([needed[a] for a in alphas], cells_per_group).items():
+            minimum[name] = values
         report.emit(minimum)
         typer.echo(
             "expected widths need a gap model: give a history table (DATA) or state "
@@ -299,7 +347,7 @@ def plan_command(
                 allocation=allocation,
                 method=method,
                 n_coords=n_coords,
-            ).assign(min_history=needed[a])
+            ).assign(min_history=needed[a], **group_needs([needed[a]], cells_per_group))
             for a in alphas
         ],
         ignore_index=True,
@@ -314,3 +362,33 @@ def plan_command(
             )
     report.emit(table)
     report.save_plot(lambda: plot_plan(table[table["alpha"] == alphas[0]]))
+
+
+def _plan_labels(
+    data: Path | None,
+    width: float,
+    alpha: float,
+    allocation: str,
+    n_synth: list[str] | None,
+    report: ReportOptions,
+    columns: InputOptions,
+) -> None:
+    """``plan --labels-for-width``: the answers on stdout (as a table), the widths against m."""
+    from synthinfer.data import TaskData
+    from synthinfer.plan_labels import plan_labels
+
+    if data is None:
+        raise ValueError(
+            "--labels-for-width needs DATA: a unit-level history table with labelled pairs"
+        )
+    synths = number_list(n_synth, "--synthetic-n")
+    plan = plan_labels(
+        TaskData.load(data, **columns.keywords()),
+        width=width,
+        alpha=alpha,
+        allocation=allocation,
+        n_synth=synths[0] if synths else None,
+    )
+    if report.table and report.out is None:
+        typer.echo(plan.summary())
+    report.emit(plan.to_frame())

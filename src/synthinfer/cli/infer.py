@@ -16,11 +16,12 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import pandas as pd
 import typer
 
-from synthinfer._columns import READABLE_COLUMNS
+from synthinfer._columns import PVALUE, READABLE_COLUMNS
 from synthinfer.allocation import AUTO_ALLOCATION
-from synthinfer.cli._groups import option_field, with_option_groups
+from synthinfer.cli._groups import InputOptions, option_field, with_option_groups
 from synthinfer.cli._options import (
     AllocationOption,
     AlphaOption,
@@ -31,9 +32,13 @@ from synthinfer.cli._options import (
     Engine,
     EngineOption,
     MethodOption,
+    PPICritical,
+    PPICriticalOption,
     Protocol,
     SeedOption,
     SplitTimeOption,
+    TargetLabelsOption,
+    TargetOption,
     TimeColOption,
     given_numbers,
     method_values,
@@ -90,6 +95,7 @@ class CalibrationOptions:
         None, "--interval", help="Interval construction for unit-level data (default: Wald)."
     )
     seed: SeedOption = DEFAULT_SEED
+    ppi_critical: PPICriticalOption = PPICritical.student
 
     def keywords(self) -> dict[str, Any]:
         """The options as keyword arguments of :func:`synthinfer.infer` and ``backtest``."""
@@ -99,6 +105,7 @@ class CalibrationOptions:
             "level": given_numbers(self.level, "--level"),
             "method": method_values(self.method),
             "interval": None if self.interval is None else self.interval.value,
+            "ppi_critical": self.ppi_critical.value,
         }
 
 
@@ -145,10 +152,65 @@ class TuningOptions:
         help="Kernel weight penalty per mismatching categorical attribute.",
     )
     penalty: float = option_field(1.0, "--penalty", help="Ridge penalty of the --adjust gap model.")
+    task_group: str | None = option_field(
+        None,
+        "--task-group",
+        help="Task attribute whose levels are the exchangeable groups (e.g. the question).",
+    )
+    coverage: str | None = option_field(
+        None,
+        "--coverage",
+        help="With --task-group: 'cell' (a random cell of a new group; default) or 'group' "
+        "(all its cells at once).",
+    )
 
     def keywords(self) -> dict[str, Any]:
         """As in :meth:`CalibrationOptions.keywords`."""
         return {**dataclasses.asdict(self), "adjust_mode": self.adjust_mode.value}
+
+
+# ------------------------------------------------------------------- what is tested
+
+
+class Alternative(str, Enum):
+    """Alternative hypotheses of ``--null``."""
+
+    two_sided = "two-sided"
+    greater = "greater"
+    less = "less"
+
+
+@dataclass(frozen=True)
+class NullOptions:
+    """The null value tested by ``infer`` and ``backtest`` (a ``pvalue`` column)."""
+
+    null: str | None = option_field(
+        None,
+        "--null",
+        help="Test this value: VALUE, or COORD=V,COORD=V per coordinate; adds a pvalue column "
+        "(pvalue <= alpha exactly when the interval at alpha excludes the value).",
+    )
+    alternative: Alternative | None = option_field(  # noqa: RUF009 - a dataclasses.Field
+        None,
+        "--alternative",
+        help="With --null: two-sided (default), greater (theta > null) or less (theta < null).",
+    )
+
+    def with_pvalues(self, frame: pd.DataFrame, result: Any) -> pd.DataFrame:
+        """``frame`` (rows of ``result``) with the ``pvalue`` column after ``synth_estimate``."""
+        from synthinfer.pvalues import parse_null
+
+        if self.null is None:
+            if self.alternative is not None:
+                raise ValueError("--alternative needs --null VALUE (the value to test)")
+            return frame
+        alternative = (self.alternative or Alternative.two_sided).value
+        keys = ["task", "coord", "method", "alpha"]
+        pvalues = result.pvalue(parse_null(self.null), alternative)[[*keys, PVALUE]]
+        merged = frame[keys].merge(pvalues, on=keys, how="left", validate="one_to_one")
+        frame = frame.copy()
+        frame.insert(frame.columns.get_loc("synth_estimate") + 1, PVALUE, merged[PVALUE].values)
+        return frame
 
 
 # ----------------------------------------------------------- where the table is scanned
@@ -166,8 +228,11 @@ class SourceOptions:
     )
     encoding: EncodingOption = None
 
-    def load(self, data: Path) -> TaskData:
-        """The task data of the file ``data``, scanned by the chosen engine."""
+    def load(self, data: Path, columns: InputOptions | None = None) -> TaskData:
+        """The task data of the file ``data``, scanned by the chosen engine.
+
+        ``columns`` says how a wide score table or an evaluation log is read.
+        """
         from synthinfer.data import TaskData
 
         return TaskData.load(
@@ -175,6 +240,7 @@ class SourceOptions:
             engine=self.engine.value,
             spark_remote=self.spark_remote,
             encoding=self.encoding,
+            **(columns or InputOptions()).keywords(),
         )
 
 
@@ -185,17 +251,17 @@ def _calibrate(
     function: Callable[..., Any],
     label: str,
     data: Path,
-    options: tuple[CalibrationOptions, TuningOptions, SourceOptions],
+    options: tuple[CalibrationOptions, TuningOptions, SourceOptions, InputOptions],
     **keywords: Any,
 ) -> Any:
     """Call ``infer`` or ``backtest`` on the file ``data`` with a progress bar labelled ``label``.
 
     ``keywords`` are the arguments that only ``function`` takes.
     """
-    calibration, tuning, source = options
+    calibration, tuning, source, columns = options
     with progress_report(label) as progress:
         return function(
-            source.load(data),
+            source.load(data, columns),
             **calibration.keywords(),
             **tuning.keywords(),
             **keywords,
@@ -208,18 +274,23 @@ def _calibrate(
 def infer_command(
     data: DataArgument,
     *,
+    target: TargetOption = None,
     calibration: CalibrationOptions,
+    test: NullOptions,
     output: OutputOptions,
     tuning: TuningOptions,
     source: SourceOptions,
+    columns: InputOptions,
 ) -> None:
-    """Calibrated intervals for every target task (tasks with synthetic data only)."""
+    """Calibrated intervals for every target task (tasks with synthetic data only, and --target)."""
     from synthinfer.evaluate import infer
 
-    result = _calibrate(infer, "calibrating", data, (calibration, tuning, source))
-    frame = result.to_frame()
+    result = _calibrate(
+        infer, "calibrating", data, (calibration, tuning, source, columns), targets=target
+    )
+    frame = test.with_pvalues(result.to_frame(), result)
     if output.table and output.out is None:
-        frame = frame[list(READABLE_COLUMNS)]
+        frame = frame[[c for c in frame.columns if c in (*READABLE_COLUMNS, PVALUE)]]
     output.emit(frame)
     seed_note(result.seed, result.randomized)
 
@@ -234,7 +305,9 @@ def backtest_command(
     ] = Protocol.loo,
     time_col: TimeColOption = "time",
     split_time: SplitTimeOption = None,
+    target_labels: TargetLabelsOption = None,
     calibration: CalibrationOptions,
+    test: NullOptions,
     output: OutputOptions,
     summary_out: Annotated[
         Path | None,
@@ -242,11 +315,12 @@ def backtest_command(
     ] = None,
     tuning: TuningOptions,
     source: SourceOptions,
+    columns: InputOptions,
 ) -> None:
     """Hold out history tasks and report coverage and widths.
 
     With --format table the coverage summary is printed; with csv or json the
-    per-task rows (output columns plus truth and covered).
+    per-task rows (output columns plus truth and covered, and pvalue with --null).
     """
     from synthinfer.evaluate import backtest
 
@@ -254,15 +328,20 @@ def backtest_command(
         backtest,
         "backtest",
         data,
-        (calibration, tuning, source),
+        (calibration, tuning, source, columns),
         protocol=protocol.value,
         split_time=split_time,
         time_col=time_col,
+        target_labels=target_labels,
     )
     if summary_out is not None:
         save_table(result.summary_frame, summary_out)
+    tasks = test.with_pvalues(result.tasks, result)
     if output.out is not None or not output.table:
-        output.emit(result.tasks)
+        output.emit(tasks)
     if output.table:
         sys.stdout.write(f"backtest ({protocol.value}):\n" + output.render(result.summary_frame))
+        if PVALUE in tasks and output.out is None:
+            shown = ["task", "coord", "method", "alpha", "lower", "upper", "truth", PVALUE]
+            sys.stdout.write("p-values:\n" + output.render(tasks[shown]))
     seed_note(result.seed, result.randomized)

@@ -7,7 +7,7 @@ import numpy as np
 from synthinfer.adjust import SplitConformalGapModel
 from synthinfer.allocation import Allocation
 from synthinfer.data._estimand import TaskStatistics
-from synthinfer.methods import History
+from synthinfer.methods import HYBRID_PPI_SHARE, History
 
 __all__ = ["design_allocation"]
 
@@ -44,7 +44,9 @@ def design_allocation(
         return allocation
     n_history = history.n_history
     ranked: float = n_history
-    if method == "weighted" and history.weights is not None:
+    if history.groups is not None:  # the conformal step ranks task groups
+        ranked = float(history.n_groups or 0)
+    elif method == "weighted" and history.weights is not None:
         ranked = float(np.sum(history.weights))
     elif isinstance(history.gap_model, SplitConformalGapModel):
         # as synthinfer.adjust's split: round(fraction·T) tasks fit (1..T-1), the rest calibrate
@@ -52,9 +54,18 @@ def design_allocation(
         ranked = n_history - (min(max(fitted, 1), n_history - 1) if n_history >= 2 else 0)
     synth_se, gap_se = stats.design_ses
     return allocation.resolve(
-        alpha,
+        _band_level(method, alpha, history),
         ranked,
         synth_se=synth_se,
         gap_se=gap_se,
         gap_divisor=max(n_history, 1) if method == "task-only" else 1,
     )
+
+
+def _band_level(method: str, alpha: float, history: History) -> float:
+    """The level the conformal band of ``method`` gets: ``hybrid`` with labels keeps
+    ``HYBRID_PPI_SHARE`` of it for the PPI interval, so ``auto`` splits the rest."""
+    labelled = history.target_label_gap is not None and history.n_labelled is not None
+    if method == "hybrid" and labelled and bool(np.any(np.isfinite(history.target_label_gap))):
+        return alpha * (1.0 - HYBRID_PPI_SHARE)
+    return alpha

@@ -34,12 +34,14 @@ from synthinfer.data._time import decimal_years, time_values
 from synthinfer.intervals import IntervalFamily, WaldInterval
 from synthinfer.tables import (
     DEFAULT_MEMORY_LIMIT,
+    ReadOptions,
     Table,
     UnitRows,
     UnitSummary,
     read_table,
     scan_options,
     summarize_units,
+    unit_table,
 )
 
 __all__ = [
@@ -105,6 +107,11 @@ class TaskData:
         threads: int | None = None,
         spark_remote: str | None = None,
         encoding: str | None = None,
+        real: str | None = None,
+        synthetic: str | None = None,
+        task_col: str | None = None,
+        unit_col: str | None = None,
+        format_in: str | None = None,
     ) -> TaskData:
         """Check task data in either format, from a path or any dataframe.
 
@@ -128,15 +135,33 @@ class TaskData:
             (default: the active Spark session, else a local one).
         encoding : str, optional
             Text encoding of a CSV file (e.g. ``"latin-1"``, ``"cp1252"``); default: detected.
+        real, synthetic : str, optional
+            A wide score table's human (real) and judge (synthetic) score
+            columns, one row per item; for a promptfoo or Inspect AI log, the
+            human and judge score names (see ``docs/files.md``).
+        task_col, unit_col : str, optional
+            A wide score table's task and item id columns (defaults: ``task``,
+            else one task named after the file; ``unit`` or ``id``, else the
+            row number).
+        format_in : {"wide", "promptfoo", "inspect"}, optional
+            The input format (default: a unit-level or summary table, a wide
+            score table when ``real``/``synthetic`` are given, a promptfoo or
+            Inspect AI log when the file's content shows one).
 
         Returns
         -------
         TaskData
         """
+        reading = ReadOptions(real, synthetic, task_col, unit_col, format_in)
         if isinstance(source, TaskData):
+            if reading.given:
+                raise ValueError(
+                    f"{source.name}: is already read as task data; real, synthetic, task_col, "
+                    f"unit_col and format_in apply to a path or a dataframe"
+                )
             return source
         options = scan_options(engine, memory_limit, threads, spark_remote, encoding)
-        table = Table(source, options, name)
+        table = unit_table(source, options, reading, name)
         columns = table.columns()
         if {"source", "value"} <= set(columns):
             return cls._from_units(summarize_units(table, "all"), table.where)
@@ -415,22 +440,26 @@ def _number(value: object) -> str:
         return str(value)
 
 
-def summary_table(source: Any) -> pd.DataFrame:
+def summary_table(source: Any, read: ReadOptions | dict | None = None) -> pd.DataFrame:
     """Task data in any form as a summary table (a summary pandas frame comes back as it is).
 
     Parameters
     ----------
     source : TaskData, path or dataframe
         As in :meth:`TaskData.load`.
+    read : ReadOptions or dict, optional
+        How a wide score table or an evaluation log is read (``real``,
+        ``synthetic``, ``task_col``, ``unit_col``, ``format_in``).
 
     Returns
     -------
     pandas.DataFrame
         See :meth:`TaskData.summary_table`.
     """
-    if isinstance(source, pd.DataFrame) and "source" not in source.columns:
+    reading = ReadOptions.of(read)
+    if isinstance(source, pd.DataFrame) and "source" not in source.columns and not reading.given:
         return source
-    return TaskData.load(source).summary_table()
+    return TaskData.load(source, **reading.keywords()).summary_table()
 
 
 def _summary_frame(table: Table) -> pd.DataFrame:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from synthinfer.adjust import CovariateAdjustment, group_history_mask
 from synthinfer.data import (
+    Labels,
     TaskData,
     TaskStatistics,
 )
@@ -16,7 +18,18 @@ from synthinfer.evaluate._settings import Settings
 from synthinfer.methods import History
 from synthinfer.weights import kernel_weights, recency_weights
 
-__all__ = ["AdjusterFactory", "adjuster", "group_history", "history_for", "history_weights"]
+__all__ = [
+    "LABEL_METHODS",
+    "AdjusterFactory",
+    "adjuster",
+    "group_history",
+    "history_for",
+    "history_weights",
+    "method_history",
+]
+
+LABEL_METHODS = frozenset({"ppi", "hybrid"})
+"""Methods that read the target's labelled pairs (``History.labelled`` and the label gaps)."""
 
 
 def decay_weights(data: TaskData, target: str, history: Sequence[str], decay: float) -> np.ndarray:
@@ -99,18 +112,44 @@ def history_for(
     history: Sequence[str],
     settings: Settings,
     adjuster: AdjusterFactory | None,
+    labels: Labels | None = None,
 ) -> History:
     index = stats.index_of(history)
     weights = None
     if "weighted" in settings.methods:
         weights = history_weights(data, target, history, settings)
     extra = adjuster(data, stats, target, history) if adjuster is not None else {}
+    if labels is not None and LABEL_METHODS & set(settings.methods):
+        extra.update(labels.fields(stats.coord, target, history))
     return History(
         gap=None if stats.gap is None else stats.gap.take(index),
         observed=stats.observed[index],
         weights=weights,
         missing_gap_reason=stats.missing_gap_reason or "the data has no gap standard errors",
         **extra,
+    )
+
+
+def method_history(history: History, method: str) -> History:
+    """The history ``method`` sees: for ``hybrid``, the tasks with a label gap only.
+
+    A history task with fewer labelled pairs than the target has labels gives
+    no label gap (NaN; :class:`synthinfer.data.Labels` warns with the count);
+    ``hybrid`` leaves it out. Every other method sees the whole history.
+    """
+    if method != "hybrid" or history.label_gap is None or history.gap_model is not None:
+        return history
+    keep = np.flatnonzero(np.all(np.isfinite(np.atleast_2d(history.label_gap)), axis=0))
+    if keep.size == np.shape(history.label_gap)[-1]:
+        return history
+    return replace(
+        history,
+        gap=None if history.gap is None else history.gap.take(keep),
+        observed=None if history.observed is None else history.observed[..., keep],
+        weights=None if history.weights is None else history.weights[..., keep],
+        covariates=None if history.covariates is None else history.covariates[keep],
+        label_gap=history.label_gap[..., keep],
+        label_gap_se=None if history.label_gap_se is None else history.label_gap_se[..., keep],
     )
 
 

@@ -24,7 +24,14 @@ from synthinfer.data import (
     Estimand,
     TaskData,
 )
-from synthinfer.methods import ADJUSTED_TASK_ONLY, check_methods
+from synthinfer.methods import (
+    ADJUSTED_TASK_ONLY,
+    COVERAGES,
+    GROUP_METHODS,
+    PPI_CRITICAL,
+    check_methods,
+    unsupported_with_groups,
+)
 
 __all__ = [
     "PROTOCOLS",
@@ -85,6 +92,10 @@ class Settings:
     weighting: Weighting
     adjustment: Adjustment
     auto_bounds: bool = False
+    task_group: str | None = None
+    coverage: str = "cell"
+    targets: tuple[str, ...] = ()
+    ppi_critical: str = "student"
 
     @classmethod
     def from_arguments(
@@ -107,6 +118,10 @@ class Settings:
         adjust: str | Sequence[str] | None,
         adjust_mode: str,
         penalty: float,
+        task_group: str | None = None,
+        coverage: str | None = None,
+        targets: str | Sequence[str] | None = None,
+        ppi_critical: str = "student",
     ) -> Settings:
         """Check every option once, with one clear message per problem.
 
@@ -146,6 +161,9 @@ class Settings:
             ),
             adjustment=adjustment,
             auto_bounds=bounds is None,
+            **task_group_settings(task_group, coverage, methods, adjustment),
+            targets=tuple(dict.fromkeys(split_list(targets))),
+            ppi_critical=check_choice(ppi_critical, PPI_CRITICAL, "ppi_critical"),
         )
 
     def for_data(self, data: TaskData) -> Settings:
@@ -171,6 +189,28 @@ class Settings:
         """Whether a run on ``data`` draws random numbers (bootstrap, quantiles, a split)."""
         split = bool(self.adjustment.columns) and self.adjustment.mode == "split"
         return resamples(data, self) or split
+
+
+def task_group_settings(
+    task_group: str | None, coverage: str | None, methods: tuple[str, ...], adjustment: Adjustment
+) -> dict[str, str | None]:
+    """``task_group`` and ``coverage`` checked against each other, the methods and ``adjust``."""
+    if task_group is None:
+        if coverage is not None:
+            raise ValueError(
+                "--coverage needs --task-group COL (the task attribute whose levels are the "
+                "exchangeable groups)"
+            )
+        return {"task_group": None, "coverage": "cell"}
+    if not isinstance(task_group, str) or not task_group.strip():
+        raise ValueError(f"--task-group must name a task attribute, got {task_group!r}")
+    coverage = check_choice("cell" if coverage is None else coverage, COVERAGES, "coverage")
+    for method in methods:
+        if method not in GROUP_METHODS:
+            raise ValueError(unsupported_with_groups(method))
+    if adjustment.columns:
+        raise ValueError("--adjust cannot be combined with --task-group")
+    return {"task_group": task_group.strip(), "coverage": coverage}
 
 
 def seed_value(seed: int | None) -> int:
@@ -205,6 +245,11 @@ class InferOptions(TypedDict, total=False):
     bandwidth: float
     mismatch: float
     penalty: float
+    task_group: str | None
+    coverage: str | None
+    targets: str | Sequence[str] | None
+    ppi_critical: str
+    read: object
     progress: Progress | None
 
 

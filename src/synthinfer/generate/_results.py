@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from synthinfer._html import result_html
 from synthinfer.tables import write_table
 
 __all__ = ["GenerationResult", "JudgeResult", "RunRecord", "SurveyResult", "record_path"]
@@ -178,6 +179,10 @@ class GenerationResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary's first line over the result's table (shown in Jupyter)."""
+        return result_html(self.summary(), self.to_frame())
 
 
 class SurveyResult(GenerationResult):

@@ -15,13 +15,27 @@ from synthinfer.intervals._families import (
     order_statistic_ranks,
     sample_quantile,
 )
+from synthinfer.intervals._ppi import (
+    PPI_QUANTILE_GRID,
+    PPIQuantileInterval,
+    ppi_mean,
+    ppi_power_tuning,
+    ppi_quantile,
+    ppi_student_factor,
+)
 
 __all__ = [
+    "PPI_QUANTILE_GRID",
     "BootstrapInterval",
     "HoeffdingInterval",
     "IntervalFamily",
     "OrderStatisticInterval",
+    "PPIQuantileInterval",
     "WaldInterval",
     "order_statistic_ranks",
+    "ppi_mean",
+    "ppi_power_tuning",
+    "ppi_quantile",
+    "ppi_student_factor",
     "sample_quantile",
 ]

@@ -21,6 +21,19 @@ from synthinfer.methods._calibration import (
     History,
     MissingInputError,
 )
+from synthinfer.methods._hybrid import (
+    HYBRID_PPI_SHARE,
+    hybrid,
+    hybrid_calibration,
+    label_shrinkage,
+)
+from synthinfer.methods._nested import (
+    COVERAGES,
+    GROUP_METHODS,
+    coverage_statement,
+    nested_band,
+    unsupported_with_groups,
+)
 from synthinfer.methods._paper import (
     ADJUSTED_TASK_ONLY,
     exchangeable,
@@ -29,21 +42,44 @@ from synthinfer.methods._paper import (
     task_only,
     weighted,
 )
+from synthinfer.methods._ppi import (
+    NEEDS_LABEL_COUNT,
+    NEEDS_PPI_LABELS,
+    PPI_CRITICAL,
+    ppi,
+    ppi_interval,
+    student_ppi,
+)
 
 __all__ = [
     "ADJUSTED_TASK_ONLY",
+    "COVERAGES",
+    "GROUP_METHODS",
+    "HYBRID_PPI_SHARE",
     "METHODS",
     "NEEDS_GAP_SE",
+    "NEEDS_LABEL_COUNT",
+    "NEEDS_PPI_LABELS",
+    "PPI_CRITICAL",
     "Calibration",
     "GapModel",
     "History",
     "MissingInputError",
     "calibrate",
     "check_methods",
+    "coverage_statement",
     "exchangeable",
     "finite_sample",
+    "hybrid",
+    "hybrid_calibration",
+    "label_shrinkage",
+    "nested_band",
+    "ppi",
+    "ppi_interval",
+    "student_ppi",
     "synthetic_only",
     "task_only",
+    "unsupported_with_groups",
     "weighted",
 ]
 
@@ -56,9 +92,11 @@ METHODS: dict[str, Method] = {
     "finite-sample": finite_sample,
     "task-only": task_only,
     "synthetic-only": synthetic_only,
+    "hybrid": hybrid,
+    "ppi": ppi,
 }
 
-NEEDS_GAP_SE = frozenset({"exchangeable", "weighted", "task-only"})
+NEEDS_GAP_SE = frozenset({"exchangeable", "weighted", "task-only", "hybrid"})
 
 
 def check_methods(method: str | Sequence[str]) -> tuple[str, ...]:
@@ -79,7 +117,7 @@ def calibrate(
     ----------
     method : str
         One of ``exchangeable``, ``weighted``, ``finite-sample``, ``task-only``,
-        ``synthetic-only``.
+        ``synthetic-only``, ``hybrid``, ``ppi``.
     target : IntervalFamily
         Synthetic interval family of the current task(s).
     history : History

@@ -83,6 +83,23 @@ class History:
     target_label_gap, target_label_gap_se : ndarray or None
         The target's gap estimate from its own ``m`` labelled pairs and its
         standard error (for ``hybrid``).
+    n_labelled : ndarray or None
+        The target's number ``m`` of labelled pairs (leading axes as the
+        target): the Student critical value of the PPI interval needs it
+        (``ppi`` refuses without it; ``hybrid`` then does not intersect with
+        the PPI interval; see ``docs/labels.md``).
+    ppi_critical : {"student", "normal"}
+        Critical value of the target's PPI interval in ``ppi`` and ``hybrid``:
+        Student (valid at small ``m``) or ``ppi_py``'s normal one.
+    groups : ndarray of int or None
+        Task-group code of each historical task (shape ``(T,)``): groups, not
+        tasks, are the exchangeable units (see ``synthinfer.methods._nested``).
+    coverage : {"cell", "group"}
+        With ``groups``: cover a random cell of the target's group, or all of
+        its cells at once.
+    target_cells : int
+        With ``groups``: the number of cells of the target's group (``group``
+        coverage bounds its synthetic intervals by a union over them).
     """
 
     gap: IntervalFamily | None = None
@@ -96,7 +113,19 @@ class History:
     label_gap_se: FloatArray | None = None
     target_label_gap: FloatArray | None = None
     target_label_gap_se: FloatArray | None = None
+    n_labelled: FloatArray | None = None
+    ppi_critical: str = "student"
+    groups: NDArray[np.int_] | None = None
+    coverage: str = "cell"
+    target_cells: int = 1
     missing_gap_reason: str = field(default="the data has no 'gap_se' column", repr=False)
+
+    @property
+    def n_groups(self) -> int | None:
+        """Number of historical task groups, or ``None`` without groups."""
+        if self.groups is None:
+            return None
+        return int(np.unique(self.groups).size)
 
     @property
     def n_history(self) -> int:
@@ -144,8 +173,9 @@ class Calibration:
 
     Attributes
     ----------
-    method : {"exchangeable", "weighted", "finite-sample", "task-only", "synthetic-only"}
-        The method (a key of :data:`METHODS`).
+    method : str
+        The method (a key of :data:`METHODS`): ``exchangeable``, ``weighted``,
+        ``finite-sample``, ``task-only``, ``synthetic-only``, ``hybrid`` or ``ppi``.
     alpha, alpha1, alpha2, alpha3 : float
         The level and its split.
     estimate : ndarray
@@ -167,7 +197,9 @@ class Calibration:
         Number of historical tasks.
     n_effective : ndarray
         Effective number of historical tasks (Kish; equals ``n_history``
-        without weights).
+        without weights; the number of task groups with groups).
+    n_groups : int or None
+        Number of historical task groups (``None`` without groups).
     """
 
     method: str
@@ -190,6 +222,7 @@ class Calibration:
     n_effective: FloatArray
     synth_estimate: FloatArray
     weight_total: FloatArray | None = None
+    n_groups: int | None = None
 
     @property
     def message(self) -> str:
@@ -198,6 +231,12 @@ class Calibration:
             return ""
         if self.method == "synthetic-only":
             return "the synthetic interval itself is infinite"
+        if self.method == "ppi":
+            return (
+                "the target's PPI interval is infinite: too few labelled pairs for the Student "
+                "critical value (a mean needs m >= 3, a quantile m >= 2), or the quantile grid "
+                "accepted no value at this level (add labelled pairs or raise alpha)"
+            )
         if self.weight_total is not None:
             total = float(np.min(self.weight_total))
             needed_total = 2.0 / self.alpha3 - 1.0
@@ -209,6 +248,12 @@ class Calibration:
                     f"(raise alpha, slow the decay, or add history tasks)"
                 )
         needed = min_history(self.alpha3)
+        if self.n_groups is not None and self.n_groups < needed:
+            return (
+                f"{self.n_groups} history task groups ({self.n_history} tasks) are too few for "
+                f"a finite band at alpha3 = {self.alpha3:g}: the group is the exchangeable unit, "
+                f"so at least {needed} groups are needed (raise alpha or add history groups)"
+            )
         if self.n_history < needed:
             return (
                 f"{self.n_history} history tasks are too few for a finite band at "

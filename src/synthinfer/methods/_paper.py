@@ -25,6 +25,11 @@ from synthinfer.methods._calibration import (
     assemble,
     band_widths,
 )
+from synthinfer.methods._nested import (
+    nested_exchangeable,
+    nested_finite_sample,
+    unsupported_with_groups,
+)
 
 __all__ = [
     "ADJUSTED_TASK_ONLY",
@@ -56,6 +61,10 @@ def gap_calibration(
     weighted_by: FloatArray | None = None,
 ) -> Calibration:
     """Algorithms 1, 2 and 5: synthetic interval plus a conformal band of gap intervals."""
+    if history.groups is not None:
+        if method != "exchangeable":
+            raise ValueError(unsupported_with_groups(method))
+        return nested_exchangeable(target, history, alpha, allocation)
     split = allocation.split(alpha)
     alpha1, alpha2, alpha3 = split
     gap = history.require_gap(method)
@@ -206,6 +215,8 @@ def finite_sample(
     (the whole level goes to the conformal step).
     """
     del allocation
+    if history.groups is not None:
+        return nested_finite_sample(target, history, alpha)
     observed = history.require_observed("finite-sample")
     estimate = np.asarray(target.estimate, dtype=float)
     n_history = int(observed.shape[-1])

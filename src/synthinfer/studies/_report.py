@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from synthinfer._html import result_html
+
 __all__ = [
     "FLAG",
     "FigureFile",
@@ -95,6 +97,10 @@ class Reproduction:
 
     def __str__(self) -> str:
         return self.report()
+
+    def _repr_html_(self) -> str:
+        """The summary's first line over the result's table (shown in Jupyter)."""
+        return result_html(self.summary(), self.to_frame())
 
     def report(self) -> str:
         """The summary as text, with the notes."""

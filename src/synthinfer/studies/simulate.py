@@ -26,6 +26,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from synthinfer._columns import STUDY_COLUMNS, STUDY_REP_COLUMNS
+from synthinfer._html import result_html
 from synthinfer._validation import check_alphas, check_choices, split_list
 from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation, design_se
 from synthinfer.intervals import IntervalFamily
@@ -98,6 +99,10 @@ class StudyResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The summary's first line over the result's table (shown in Jupyter)."""
+        return result_html(self.summary(), self.to_frame())
 
     def summary(self) -> str:
         """The study's settings and its coverage table as text."""

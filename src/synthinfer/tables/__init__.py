@@ -6,8 +6,10 @@ results come into pandas.
 """
 
 from synthinfer.tables._battles import BattleStatistics, Verdicts, battle_statistics
+from synthinfer.tables._inspect import inspect_long_table, is_inspect_source
 from synthinfer.tables._io import read_table, write_table
 from synthinfer.tables._problems import Located, lines_text, row_problem
+from synthinfer.tables._readers import FORMATS_IN, ReadOptions, unit_table
 from synthinfer.tables._sources import DEFAULT_MEMORY_LIMIT, ScanOptions, Table, source_columns
 from synthinfer.tables._units import (
     UnitRows,
@@ -20,14 +22,18 @@ from synthinfer.tables._units import (
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
+    "FORMATS_IN",
     "BattleStatistics",
     "Located",
+    "ReadOptions",
     "ScanOptions",
     "Table",
     "UnitRows",
     "UnitSummary",
     "Verdicts",
     "battle_statistics",
+    "inspect_long_table",
+    "is_inspect_source",
     "lines_text",
     "read_table",
     "row_problem",
@@ -36,5 +42,6 @@ __all__ = [
     "summarize_units",
     "to_summary_table",
     "unit_statistics",
+    "unit_table",
     "write_table",
 ]

@@ -25,8 +25,8 @@ import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -278,13 +278,24 @@ def duckdb_connection(options: ScanOptions, *, ordered: bool = False) -> Iterato
         con.execute(f"SET memory_limit = '{options.memory_limit.strip()}'")
         con.execute(f"SET temp_directory = '{spill}'")
         con.execute(f"SET preserve_insertion_order = {str(ordered).lower()}")
-        con.execute("SET enable_progress_bar = false")
+        _quiet_progress(con, duckdb)
         if options.threads is not None:
             con.execute(f"SET threads = {int(options.threads)}")
         yield con
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
+
+
+def _quiet_progress(con: Any, duckdb: Any) -> None:
+    """Turn DuckDB's progress bar off where DuckDB lets us.
+
+    In a Jupyter kernel without ``ipywidgets`` DuckDB refuses to change the
+    setting at all (an ``InvalidInputException``); its progress bar cannot be
+    shown there either, so the connection is used as it is.
+    """
+    with suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
 
 
 def _duckdb_reader(file: FileSpec, positions: bool, text_columns: tuple[str, ...]) -> str:
@@ -454,12 +465,18 @@ class Table:
     text_columns : tuple of str
         CSV columns read as text (set after DuckDB met a value its type
         guess could not convert, so the bad rows can be reported).
+    reshape : callable, optional
+        A lazy query applied to the source each time it is opened (e.g. a
+        wide score table unpivoted into the unit-level format). It receives
+        the frame with :data:`POSITION` where the source has a row order and
+        keeps that column; it is dropped afterwards unless positions were asked.
     """
 
     source: object
     options: ScanOptions = ScanOptions()
     name: str | None = None
     text_columns: tuple[str, ...] = ()
+    reshape: Callable[[Any], Any] | None = None
 
     @property
     def where(self) -> str:
@@ -473,6 +490,8 @@ class Table:
 
     def open(self, *, positions: bool = False, ordered: bool = False):
         """:func:`scan` the source (a context manager yielding a LazyFrame)."""
+        if self.reshape is not None:
+            return self._reshaped(positions, ordered)
         return scan(
             self.source,
             self.options,
@@ -480,6 +499,16 @@ class Table:
             ordered=ordered,
             text_columns=self.text_columns,
         )
+
+    @contextmanager
+    def _reshaped(self, positions: bool, ordered: bool) -> Iterator[nw.LazyFrame]:
+        """The source opened with row positions, through :attr:`reshape`."""
+        options = {"ordered": ordered, "text_columns": self.text_columns}
+        with scan(self.source, self.options, positions=True, **options) as frame:
+            frame = self.reshape(frame)  # type: ignore[misc]
+            if not positions and POSITION in frame.collect_schema().names():
+                frame = frame.drop(POSITION)
+            yield frame
 
     def columns(self) -> list[str]:
         """Column names (a file's header or schema; nothing is read beyond it)."""
