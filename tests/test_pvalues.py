@@ -530,3 +530,18 @@ def test_cli_null_adds_the_pvalue_column(tmp_path):
     rows = pd.read_csv(io.StringIO(backtest.stdout))
     assert list(rows.columns[-3:]) == ["pvalue", "truth", "covered"]
     assert rows["pvalue"].between(0, 1).all()
+
+
+def test_an_abs_split_keeps_its_proportions_across_levels():
+    result = quiet(
+        synthinfer.infer,
+        summary(25),
+        alpha=0.1,
+        method="exchangeable",
+        allocation="abs:0.005,0.005",
+    )[0]
+    again = result.at(0.05)
+    assert (again.alpha1, again.alpha2, again.alpha3) == pytest.approx((0.0025, 0.0025, 0.045))
+    assert result.at(0.1).width == pytest.approx(result.width)
+    # below A1 + A2 = 0.01 an absolute split would leave alpha3 nothing; proportions still split
+    assert result.at(0.005).alpha3 == pytest.approx(0.0045)

@@ -53,9 +53,8 @@ Allocations
 -----------
 The family keeps the allocation of the result: ``prop`` and a resolved
 ``auto`` (a ``prop`` split chosen at the result's level) keep their proportions
-``α1 : α2 : α3`` at every level; ``abs:A1,A2`` keeps ``α1 = A1`` and ``α2 = A2``
-and gives ``α3`` the rest, as it does at any level, so below ``(A1 + A2)·D`` it
-has no interval and excludes nothing (``p`` is at least that level).
+``α1 : α2 : α3`` at every level, and so does ``abs:A1,A2``: the family keeps the
+proportions it gave at the result's level (as :meth:`IntervalResult.at` does).
 A ``D``-dimensional estimand runs each coordinate at ``α/D``; the joint null
 (every coordinate at its null value) is rejected at ``α`` when any
 coordinate's interval at ``α/D`` excludes its value, so the joint p-value is
@@ -282,32 +281,11 @@ def invert(family: IntervalAt, null: float, alternative: str = "two-sided") -> f
     return level if alternative == "two-sided" else level / 2.0
 
 
-def _allocation_fits(allocation: Allocation | None, level: float) -> bool:
-    """Whether ``allocation`` splits the per-coordinate ``level`` (``abs`` may not)."""
-    if allocation is None or allocation.kind != "abs":
-        return True
-    try:
-        allocation.split(level)
-    except ValueError:
-        return False
-    return True
-
-
 def result_family(result: Recomputable) -> IntervalAt:
-    """The family of a result: level → the final ``(lower, upper)`` of ``result.at(level)``.
-
-    Where an ``abs`` allocation leaves nothing for ``α3`` the method has no
-    interval and the family is the whole range (the bounds, or the real line).
-    """
-    whole = (-math.inf, math.inf) if result.bounds is None else tuple(map(float, result.bounds))
+    """The family of a result: level → the final ``(lower, upper)`` of ``result.at(level)``."""
 
     def family(level: float) -> tuple[float, float]:
-        try:
-            again = result.at(level)
-        except ValueError:
-            if _allocation_fits(result.allocation, level / result.n_coords):
-                raise
-            return whole  # type: ignore[return-value]
+        again = result.at(level)
         return again.lower, again.upper
 
     return family

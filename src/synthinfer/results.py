@@ -146,6 +146,10 @@ class IntervalResult:
     def at(self, alpha: float) -> IntervalResult:
         """Recompute the interval at another overall level from the kept statistics.
 
+        The allocation keeps its proportions ``α1 : α2 : α3`` (an ``abs:`` split
+        becomes the proportions it gave at this result's level), so the family
+        of intervals over ``alpha`` is nested and :meth:`pvalue` inverts it.
+
         Parameters
         ----------
         alpha : float
@@ -157,8 +161,9 @@ class IntervalResult:
         """
         if self.target is None or self.history is None or self.allocation is None:
             raise ValueError("this result keeps no statistics to recompute from")
+        allocation = self._proportional_allocation()
         calibration = calibrate(
-            self.method, self.target, self.history, alpha / self.n_coords, self.allocation
+            self.method, self.target, self.history, alpha / self.n_coords, allocation
         )
         return IntervalResult.from_calibration(
             calibration,
@@ -167,10 +172,19 @@ class IntervalResult:
             alpha=alpha,
             n_coords=self.n_coords,
             bounds=self.bounds,
-            allocation=self.allocation,
+            allocation=allocation,
             target=self.target,
             history=self.history,
         )
+
+    def _proportional_allocation(self) -> Allocation:
+        """The allocation as proportions: ``abs:A1,A2`` becomes the shares it gave here."""
+        allocation = self.allocation
+        budgets = (self.alpha1, self.alpha2, self.alpha3)
+        if allocation is None or allocation.kind != "abs" or not min(budgets) > 0:
+            return allocation  # methods that do not split the level ignore it
+        total = sum(budgets)
+        return Allocation("prop", (self.alpha1 / total, self.alpha2 / total, self.alpha3 / total))
 
     def pvalue(self, null: float, alternative: str = "two-sided") -> float:
         """The p-value of ``null``: the smallest level whose interval (:meth:`at`) excludes it.
