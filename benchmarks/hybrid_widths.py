@@ -21,6 +21,10 @@ value (``ppi_critical="student"``: the factor on ``m − 2`` degrees of freedom
 that the data layer's PPI++ family needs; conservative for ``λ = 1``), or with
 ``--ppi-critical normal`` as ``ppi_py`` does. ``m = 0`` has no labels:
 ``hybrid`` is then Algorithm 1 exactly and ``ppi`` is infinite.
+
+``hybrid`` is the method itself (the design share ``min(m/(m + c), ρ_T)`` of
+``hybrid_ppi_share``); ``--shares`` adds fixed shares (0: the band alone) and
+``--scales`` other constants ``c`` of the design share.
 """
 
 from __future__ import annotations
@@ -32,8 +36,15 @@ from dataclasses import replace
 
 import numpy as np
 
+from synthinfer.allocation import DEFAULT_ALLOCATION
 from synthinfer.intervals import WaldInterval
-from synthinfer.methods import HYBRID_PPI_SHARE, History, calibrate, hybrid_calibration
+from synthinfer.methods import (
+    HYBRID_PPI_SCALE,
+    History,
+    calibrate,
+    hybrid_calibration,
+    hybrid_ppi_share,
+)
 
 M_GRID = (0, 5, 10, 25, 50, 100, 250, 1000)
 MODELS = {"paper (tau 0.1)": 0.1, "wide bias (tau 0.3)": 0.3}
@@ -95,8 +106,12 @@ def scores(lower, upper, truth):
     return covered, float(np.mean(width[finite])) if finite.any() else math.inf
 
 
-def study(tau, m, *, reps, n_history, alpha, seed, shares, critical="student"):
-    """Rows ``(method, coverage, width)`` for one model and one m."""
+def study(tau, m, *, reps, n_history, alpha, seed, shares, scales=(), critical="student"):
+    """Rows ``(method, coverage, width)`` for one model and one m.
+
+    ``shares`` are fixed PPI shares; ``scales`` are constants ``c`` of the design
+    share ``min(m/(m + c), ρ_T)`` besides the default (the column ``hybrid``).
+    """
     rng = np.random.default_rng([seed, int(tau * 1000), m])
     truth, target, history = simulate(rng, reps, n_history, m, tau)
     history = replace(history, ppi_critical=critical)
@@ -107,8 +122,13 @@ def study(tau, m, *, reps, n_history, alpha, seed, shares, critical="student"):
     rows.append(("ppi", *scores(ppi.lower, ppi.upper, truth)))
     for share in shares:
         cal = hybrid_calibration(target, history, alpha, ppi_share=share)
-        label = "hybrid" if share == HYBRID_PPI_SHARE else f"hybrid, PPI share {share:g}"
-        rows.append((label, *scores(cal.lower, cal.upper, truth)))
+        rows.append((f"hybrid, PPI share {share:g}", *scores(cal.lower, cal.upper, truth)))
+    for scale in scales:
+        share = hybrid_ppi_share(m, n_history, alpha, DEFAULT_ALLOCATION, scale=scale)
+        cal = hybrid_calibration(target, history, alpha, ppi_share=share)
+        rows.append((f"hybrid, c = {scale:g}", *scores(cal.lower, cal.upper, truth)))
+    cal = calibrate("hybrid", target, history, alpha)
+    rows.append(("hybrid", *scores(cal.lower, cal.upper, truth)))
     return rows
 
 
@@ -118,10 +138,14 @@ def main(argv=None) -> int:
     parser.add_argument("--history", type=int, default=100)
     parser.add_argument("--alpha", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--shares", default=f"0,{HYBRID_PPI_SHARE:g}")
+    parser.add_argument("--shares", default="0,0.1", help="fixed PPI shares to compare")
+    parser.add_argument(
+        "--scales", default="", help=f"constants c of the design share besides {HYBRID_PPI_SCALE:g}"
+    )
     parser.add_argument("--ppi-critical", default="student", choices=("student", "normal"))
     args = parser.parse_args(argv)
-    shares = [float(s) for s in args.shares.split(",")]
+    shares = [float(s) for s in args.shares.split(",") if s]
+    scales = [float(s) for s in args.scales.split(",") if s]
     print(
         f"R = {args.reps}, T = {args.history}, alpha = {args.alpha}, prop:0.1,0.2,0.7, "
         f"seed {args.seed}, ppi_critical {args.ppi_critical}; coverage / mean width\n"
@@ -136,6 +160,7 @@ def main(argv=None) -> int:
                 alpha=args.alpha,
                 seed=args.seed,
                 shares=shares,
+                scales=scales,
                 critical=args.ppi_critical,
             )
             for m in M_GRID

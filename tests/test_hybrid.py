@@ -5,21 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
 from synthinfer.conformal import conformal_lower, conformal_upper, min_history
 from synthinfer.intervals import WaldInterval
 from synthinfer.methods import (
+    HYBRID_PPI_SCALE,
     HYBRID_PPI_SHARE,
     METHODS,
     NEEDS_GAP_SE,
     History,
     MissingInputError,
     calibrate,
+    design_ppi_share,
     hybrid_calibration,
+    hybrid_ppi_share,
     label_shrinkage,
     student_ppi,
 )
 
 ALPHA = 0.2
+SHARE = 50 / (50 + 75)  # hybrid_ppi_share(50, 30, 0.2): m/(m + c) below the cap 0.539
 
 
 def make_history(n_history: int = 30, *, seed: int = 0, se: float = 0.05, reps=None):
@@ -128,9 +133,10 @@ def test_no_labels_give_exchangeable_exactly():
 
 def test_intersection_with_ppi_lies_inside_both():
     target, history = make_history(reps=200, seed=5, se=0.02)
-    band = hybrid_calibration(target, history, ALPHA * (1 - HYBRID_PPI_SHARE), ppi_share=0.0)
+    assert hybrid_ppi_share(50, 30, ALPHA) == SHARE
+    band = hybrid_calibration(target, history, ALPHA * (1 - SHARE), ppi_share=0.0)
     result = calibrate("hybrid", target, history, ALPHA)
-    ppi_lo, ppi_hi = student_ppi(history.labelled, ALPHA * HYBRID_PPI_SHARE, history.n_labelled)
+    ppi_lo, ppi_hi = student_ppi(history.labelled, ALPHA * SHARE, history.n_labelled)
     meet = np.maximum(band.lower, ppi_lo) <= np.minimum(band.upper, ppi_hi)
     assert meet.mean() > 0.9
     np.testing.assert_allclose(result.lower[meet], np.maximum(band.lower, ppi_lo)[meet])
@@ -142,9 +148,7 @@ def test_intersection_with_ppi_lies_inside_both():
         result.w1 + result.w2 + result.w3, result.upper - result.lower, atol=1e-12
     )
     assert np.all((result.lower <= result.estimate) & (result.estimate <= result.upper))
-    assert result.alpha1 + result.alpha2 + result.alpha3 == pytest.approx(
-        ALPHA * (1 - HYBRID_PPI_SHARE)
-    )
+    assert result.alpha1 + result.alpha2 + result.alpha3 == pytest.approx(ALPHA * (1 - SHARE))
 
 
 def test_vectorized_over_replications_matches_one_by_one():
@@ -179,16 +183,112 @@ def test_too_few_history_tasks_are_infinite_with_a_message():
         assert f"at least {needed} are needed" in result.message
 
 
-def test_history_finite_only_at_the_full_level_gives_the_band_alone():
-    # α3 = 0.14 needs 14 tasks, α3 = 0.9·0.14 = 0.126 needs 15: at T = 14 no PPI share
+def test_a_small_history_caps_the_share_so_the_band_stays_finite():
+    # α3 = 0.7·0.2·(1 − ρ) needs T + 1 >= 2/α3: at T = 14, ρ <= 1 − 2/(15·0.14) = 1/21
     target, history = make_history(n_history=14)
     result = calibrate("hybrid", target, history, ALPHA)
+    cap = 1 - 2 / (15 * 0.14)
+    assert hybrid_ppi_share(50, 14, ALPHA) == pytest.approx(cap, abs=1e-9)
+    assert result.feasible and min_history(result.alpha3) == 14
+    assert result.alpha1 + result.alpha2 + result.alpha3 == pytest.approx(ALPHA * (1 - cap))
+    # a fixed share above the cap would leave the band infinite: it is dropped
+    fixed = hybrid_calibration(target, history, ALPHA, ppi_share=0.1)
     alone = hybrid_calibration(target, history, ALPHA, ppi_share=0.0)
-    assert result.feasible
-    assert (result.lower, result.upper) == (alone.lower, alone.upper)
+    assert (fixed.lower, fixed.upper) == (alone.lower, alone.upper)
     target, history = make_history(n_history=15)
     shared = calibrate("hybrid", target, history, ALPHA)
-    assert shared.alpha3 == pytest.approx(0.7 * ALPHA * (1 - HYBRID_PPI_SHARE))
+    assert shared.alpha3 == pytest.approx(0.7 * ALPHA * (1 - hybrid_ppi_share(50, 15, ALPHA)))
+
+
+def test_share_rule_values():
+    assert HYBRID_PPI_SCALE == 75.0
+    assert hybrid_ppi_share(0, 100, 0.1) == 0.0  # m = 0: Algorithm 1 exactly
+    assert hybrid_ppi_share(5, 100, 0.1) == 5 / 80
+    assert hybrid_ppi_share(75, 100, 0.1) == 0.5
+    assert hybrid_ppi_share(100, 100, 0.1) == 100 / 175
+    assert hybrid_ppi_share(10, 100, 0.1, scale=10.0) == 0.5
+    # the cap ρ_T = 1 − 2/((T + 1)·0.7·α) for prop:0.1,0.2,0.7
+    cap = 1 - 2 / (101 * 0.07)
+    assert hybrid_ppi_share(1000, 100, 0.1) == pytest.approx(cap, abs=1e-8)
+    assert hybrid_ppi_share(1000, 100, 0.1, "auto") == hybrid_ppi_share(1000, 100, 0.1)
+    # abs:0.01,0.01: alpha3 = 0.1·(1 − ρ) − 0.02 >= 2/101
+    absolute = hybrid_ppi_share(10**6, 100, 0.1, "abs:0.01,0.01")
+    assert absolute == pytest.approx(1 - (0.02 + 2 / 101) / 0.1, abs=1e-8)
+    # too few tasks even at alpha: no share (the band gets the whole level)
+    assert hybrid_ppi_share(1000, 10, 0.2) == 0.0
+    with pytest.raises(ValueError, match="must be a number >= 0"):
+        hybrid_ppi_share(-1, 100, 0.1)
+    with pytest.raises(ValueError, match="scale must be a positive number"):
+        hybrid_ppi_share(5, 100, 0.1, scale=0.0)
+
+
+@pytest.mark.parametrize("n_history", [13, 14, 15, 19, 30, 100, 999])
+@pytest.mark.parametrize("alpha", [0.05, 0.1, 0.2])
+def test_the_share_never_leaves_the_band_infinite(n_history, alpha):
+    def needed(share: float) -> int:  # history tasks for a finite band at (1 − share)·alpha
+        return min_history(DEFAULT_ALLOCATION.split(alpha * (1 - share))[2])
+
+    finite_at_alpha = needed(0.0) <= n_history
+    for m in (1, 10, 100, 10**5):
+        share = hybrid_ppi_share(m, n_history, alpha)
+        assert 0.0 <= share <= m / (m + HYBRID_PPI_SCALE)
+        assert (share > 0) == finite_at_alpha
+        assert needed(share) <= n_history or not finite_at_alpha
+    if finite_at_alpha:  # the cap is the largest such share
+        cap = hybrid_ppi_share(10**9, n_history, alpha)
+        assert needed(cap) <= n_history < needed(min(cap + 1e-9, 0.999999))
+
+
+def test_the_share_is_a_function_of_the_design_only():
+    import inspect
+
+    parameters = inspect.signature(hybrid_ppi_share).parameters
+    assert list(parameters) == ["m", "n_history", "alpha", "allocation", "scale"]
+    assert parameters["scale"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert parameters["scale"].default == HYBRID_PPI_SCALE
+    # the share a history gets does not move with its label gaps or PPI interval
+    from dataclasses import replace
+
+    target, history = make_history(reps=50, seed=3)
+    other = replace(
+        history,
+        label_gap=history.label_gap + 1.0,
+        target_label_gap=history.target_label_gap * 3.0,
+        labelled=WaldInterval(history.labelled.estimate - 2.0, history.labelled.se * 5.0),
+    )
+    allocation = Allocation.parse("prop:0.1,0.2,0.7")
+    share = design_ppi_share(history, ALPHA, allocation)
+    assert share == design_ppi_share(other, ALPHA, allocation) == SHARE
+    for changed in (history, other):
+        result = calibrate("hybrid", target, changed, ALPHA)
+        assert result.alpha1 + result.alpha2 + result.alpha3 == pytest.approx(ALPHA * (1 - share))
+
+
+def test_hybrid_is_its_calibration_at_the_design_share():
+    target, history = make_history(reps=20, seed=4)
+    result = calibrate("hybrid", target, history, ALPHA)
+    fixed = hybrid_calibration(target, history, ALPHA, ppi_share=SHARE)
+    np.testing.assert_array_equal(result.lower, fixed.lower)
+    np.testing.assert_array_equal(result.upper, fixed.upper)
+
+
+def test_targets_with_different_m_in_one_call_are_refused():
+    from dataclasses import replace
+
+    target, history = make_history(reps=3, seed=4)
+    mixed = replace(history, n_labelled=np.array([10.0, 20.0, 10.0]))
+    with pytest.raises(ValueError, match=r"different m \(10, 20\).*each m separately"):
+        calibrate("hybrid", target, mixed, ALPHA)
+    # a target without labels does not count: its m (0) is not used
+    unlabelled = replace(
+        mixed,
+        n_labelled=np.array([10.0, 0.0, 10.0]),
+        target_label_gap=np.where([True, False, True], history.target_label_gap, np.nan),
+        target_label_gap_se=np.where([True, False, True], history.target_label_gap_se, np.nan),
+    )
+    result = calibrate("hybrid", target, unlabelled, ALPHA)
+    share = hybrid_ppi_share(10, 30, ALPHA)
+    assert result.alpha1 + result.alpha2 + result.alpha3 == pytest.approx(ALPHA * (1 - share))
 
 
 def test_missing_label_inputs_name_the_fix():
@@ -258,10 +358,11 @@ def test_hybrid_reads_the_ppi_interval_with_the_histories_critical_value():
 
     target, history = make_history(reps=200, seed=5, se=0.02)
     history = replace(history, n_labelled=np.full(200, 6.0))
-    band = hybrid_calibration(target, history, ALPHA * (1 - HYBRID_PPI_SHARE), ppi_share=0.0)
+    share = 6 / 81
+    band = hybrid_calibration(target, history, ALPHA * (1 - share), ppi_share=0.0)
     normal = calibrate("hybrid", target, replace(history, ppi_critical="normal"), ALPHA)
     student = calibrate("hybrid", target, history, ALPHA)
-    ppi_lo, ppi_hi = history.labelled.interval(ALPHA * HYBRID_PPI_SHARE)  # ppi_py's
+    ppi_lo, ppi_hi = history.labelled.interval(ALPHA * share)  # ppi_py's
     meet = np.maximum(band.lower, ppi_lo) <= np.minimum(band.upper, ppi_hi)
     assert meet.mean() > 0.9
     np.testing.assert_allclose(normal.lower[meet], np.maximum(band.lower, ppi_lo)[meet])
@@ -269,9 +370,11 @@ def test_hybrid_reads_the_ppi_interval_with_the_histories_critical_value():
     # the Student interval is wider at m = 6, so the hybrid is never narrower
     assert np.all(student.upper - student.lower >= normal.upper - normal.lower - 1e-12)
     assert np.any(student.upper - student.lower > normal.upper - normal.lower + 1e-9)
-    # the normal interval needs no m: without it the intersection stays
+    # the normal interval needs no m: without it the intersection stays, at the fixed share
     unknown = replace(history, ppi_critical="normal", n_labelled=None)
-    np.testing.assert_array_equal(calibrate("hybrid", target, unknown, ALPHA).lower, normal.lower)
+    fixed = hybrid_calibration(target, unknown, ALPHA, ppi_share=HYBRID_PPI_SHARE)
+    np.testing.assert_array_equal(calibrate("hybrid", target, unknown, ALPHA).lower, fixed.lower)
+    assert np.any(fixed.lower != normal.lower)
 
 
 def test_without_the_label_count_there_is_no_ppi_share():

@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
+from synthinfer.methods import hybrid_ppi_share
 from synthinfer.plan import expected_normal_order_statistic
 from synthinfer.plan_labels import LabelModel, LabelPlan, label_widths, plan_labels
 
@@ -91,12 +92,33 @@ def test_ppi_and_no_label_widths_match_their_formulas():
 
 def test_predictions_track_the_simulated_widths():
     # docs/hybrid.md's table (paper model, T = 100, n = N = 2000): simulated mean widths
-    simulated = {10: (0.492, 0.407), 100: (0.138, 0.212), 1000: (0.056, 0.087)}
+    simulated = {
+        10: (0.492, 0.406),
+        50: (0.194, 0.239),
+        100: (0.138, 0.160),
+        250: (0.091, 0.100),
+        1000: (0.056, 0.061),
+    }
     model = LabelModel(100, 2000.0, 2000, 2000.0, TAU, SIGMA_LABEL, SIGMA_SYNTH)
     table = label_widths(model, np.array(list(simulated)), alpha=0.1).set_index("m")
     for m, (ppi, hybrid) in simulated.items():
         assert table.loc[m, "ppi_width"] == pytest.approx(ppi, rel=0.05)
         assert table.loc[m, "hybrid_width"] == pytest.approx(hybrid, rel=0.05)
+
+
+def test_hybrid_predicts_with_the_methods_ppi_share():
+    model = LabelModel(100, 2000.0, 2000, 2000.0, TAU, SIGMA_LABEL, SIGMA_SYNTH)
+    grid = np.array([0, 2, 5, 100, 1000])
+    table = label_widths(model, grid, alpha=0.1)
+    expected = [hybrid_ppi_share(m, 100, 0.1) for m in grid]
+    np.testing.assert_array_equal(table["ppi_share"], expected)
+    assert table["ppi_share"][0] == 0.0 and table["ppi_share"][4] == pytest.approx(0.7171, abs=1e-4)
+    # at m = 1000 the share is the cap: the width is the Student PPI interval at 0.1·(1 − cap)
+    se = math.sqrt(SIGMA_SYNTH**2 / 2000 + SIGMA_LABEL**2 / 1000) * math.sqrt(998 / 1000)
+    level = 0.1 * table["ppi_share"][4]
+    ppi_at_share = 2 * stats.t.isf(level / 2, 998) * math.sqrt(1000 / 998) * se
+    assert table["hybrid_width"][4] == pytest.approx(ppi_at_share)
+    assert table["hybrid_width"][4] < table["hybrid_band_width"][4]
 
 
 def test_hybrid_is_limited_to_the_history_pairs():

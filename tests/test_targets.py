@@ -332,13 +332,17 @@ def test_cli_target_option(tmp_path):
 
 
 def test_auto_splits_hybrids_band_level_and_keeps_the_ppi_share():
-    # 21 history tasks: a finite band needs alpha3 >= 2/22, so at alpha 0.1 the band's
-    # 0.09 is too little; at alpha 0.2 auto must split the band's 0.18, not the whole 0.2,
-    # or the share left for the PPI interval would leave the band infinite and be dropped
+    # 21 history tasks: a finite band needs alpha3 >= 2/22. The target's m = 30 labels give
+    # the PPI share 30/(30 + 75) (below the cap 1 − 2/(22·0.7·0.2) = 0.351), so auto must
+    # split the band's 0.2·75/105, not the whole 0.2, or the share left for the PPI
+    # interval would leave the band infinite and be dropped
     table = labelled_table()
     result = infer(table, targets="target", method="hybrid", alpha=0.2, bounds="none")
     interval = one(result, "hybrid")
-    assert interval.alpha1 + interval.alpha2 + interval.alpha3 == pytest.approx(0.18)
+    band_level = 0.2 * 75 / 105
+    assert interval.alpha1 + interval.alpha2 + interval.alpha3 == pytest.approx(band_level)
     assert interval.alpha3 >= 2 / 22 - 1e-12 and interval.feasible
-    band_only = infer(table, targets="target", method="exchangeable", alpha=0.18, bounds="none")
+    band_only = infer(
+        table, targets="target", method="exchangeable", alpha=band_level, bounds="none"
+    )
     assert interval.width <= one(band_only, "exchangeable").width + 1e-12

@@ -15,7 +15,8 @@ With ``v = σ_d²/m`` and ``B = τ²/(τ² + v)``:
 * ``ppi``: ``2 t_{m−2}(1 − α/2) · sqrt(σ_s²/N + v)``: the method's default
   Student factor ``t_{m−2} sqrt(m/(m − 2))/z`` (``ppi_student_factor``) on a
   standard error whose variance divides by ``m`` (as ``ppi_py``'s does);
-* ``hybrid``: the band interval at level ``(1 − ρ)α``,
+* ``hybrid``: with its PPI share ``ρ`` at ``m`` (``hybrid_ppi_share``: from
+  ``m``, ``T``, ``α`` and the allocation), the band interval at level ``(1 − ρ)α``,
   ``2 z_{α1/2} σ_s/√N + 2 z_{α2/2} σ_d/√n + r·(e_{k_U,T} − e_{k_L,T})`` with the
   residual SD ``r² = B v + (σ_d²/n)(1 − 2B)`` (``τ² + σ_d²/n`` at ``m = 0``),
   capped by ``ppi`` at level ``ρα`` (the intersection is at most as wide as
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -38,7 +40,7 @@ from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
 from synthinfer.conformal import conformal_ranks
 from synthinfer.data import TaskData
 from synthinfer.intervals import ppi_student_factor
-from synthinfer.methods import HYBRID_PPI_SHARE
+from synthinfer.methods import hybrid_ppi_share
 from synthinfer.plan import expected_normal_order_statistic
 
 __all__ = ["MAX_M", "SHOWN_M", "LabelModel", "LabelPlan", "label_widths", "plan_labels"]
@@ -117,14 +119,17 @@ def label_widths(
     Returns
     -------
     DataFrame
-        Columns ``m, ppi_width, hybrid_width, hybrid_band_width, shrinkage``
-        (``ppi_width`` infinite below 3 pairs; ``hybrid`` needs ``m = 0`` or
-        ``2 ≤ m ≤ max_m``: NaN otherwise).
+        Columns ``m, ppi_width, hybrid_width, hybrid_band_width, shrinkage,
+        ppi_share`` (``ppi_width`` infinite below 3 pairs; ``hybrid`` needs
+        ``m = 0`` or ``2 ≤ m ≤ max_m``: NaN otherwise; ``ppi_share`` is
+        ``hybrid``'s share ``ρ`` of :func:`synthinfer.methods.hybrid_ppi_share`).
     """
     from scipy import stats
 
     alpha = check_alpha(alpha)
     m = np.asarray(m, dtype=float)
+    usable = (m <= model.max_m) & (m != 1)  # one pair gives no standard error
+    share = _shares(model, m, usable, alpha, allocation)
     synth_var = model.sigma_synth**2 / model.n_synth
     with np.errstate(divide="ignore", invalid="ignore"):
         label_var = np.where(m > 0, model.sigma_label**2 / m, np.inf)
@@ -132,25 +137,19 @@ def label_widths(
         # ppi_py's variance divides by m: in expectation (m − 2)/m of the true one
         se = se * np.sqrt(np.maximum(m - 2, 0) / np.maximum(m, 1))
         ppi = 2 * stats.norm.isf(alpha / 2) * ppi_student_factor(alpha, m) * se
-        share = alpha * HYBRID_PPI_SHARE
-        ppi_share = 2 * stats.norm.isf(share / 2) * ppi_student_factor(share, m) * se
-    ppi, ppi_share = np.where(m >= 3, ppi, np.inf), np.where(m >= 3, ppi_share, np.inf)
+        ppi_at_share = _ppi_at_shares(alpha * share, m, se)
+    ppi = np.where(m >= 3, ppi, np.inf)
+    ppi_at_share = np.where(m >= 3, ppi_at_share, np.inf)
     tau2, history_var = model.tau**2, model.sigma_label**2 / model.n_pairs
     with np.errstate(divide="ignore", invalid="ignore"):
         shrinkage = np.where(m > 0, tau2 / (tau2 + label_var), 0.0)
         explained = np.where(m > 0, tau2 * label_var / (tau2 + label_var), tau2)
     explained = np.where(np.isfinite(explained), explained, 0.0)
     residual = np.sqrt(np.maximum(explained + history_var * (1 - 2 * shrinkage), 0.0))
-    labelled_floor, labelled_spread = _band_parts(model, alpha * (1 - HYBRID_PPI_SHARE), allocation)
-    plain_floor, plain_spread = _band_parts(model, alpha, allocation)
+    floor, spread = _band_parts_at(model, alpha * (1.0 - share), allocation)
     with np.errstate(invalid="ignore"):
-        band = np.where(
-            m > 0,
-            labelled_floor + residual * labelled_spread,
-            plain_floor + residual * plain_spread,
-        )
-    hybrid = np.where(m > 0, np.minimum(band, ppi_share), band)
-    usable = (m <= model.max_m) & (m != 1)  # one pair gives no standard error
+        band = floor + residual * spread
+    hybrid = np.where(share > 0, np.minimum(band, ppi_at_share), band)
     hybrid = np.where(usable, hybrid, np.nan)
     return pd.DataFrame(
         {
@@ -159,8 +158,48 @@ def label_widths(
             "hybrid_width": hybrid,
             "hybrid_band_width": np.where(usable, band, np.nan),
             "shrinkage": shrinkage,
+            "ppi_share": np.where(usable, share, np.nan),
         }
     )
+
+
+def _shares(
+    model: LabelModel,
+    m: np.ndarray,
+    usable: np.ndarray,
+    alpha: float,
+    allocation: Allocation | str,
+) -> np.ndarray:
+    """``hybrid``'s PPI share at each ``m`` (:func:`synthinfer.methods.hybrid_ppi_share`)."""
+    share = np.zeros(m.shape)
+    for value in np.unique(m[usable & (m > 0)]):
+        share[m == value] = hybrid_ppi_share(
+            value, model.n_history, alpha, Allocation.parse(allocation)
+        )
+    return share
+
+
+def _ppi_at_shares(levels: np.ndarray, m: np.ndarray, se: np.ndarray) -> np.ndarray:
+    """Widths of the Student PPI interval at each ``m``'s own level (infinite at level 0)."""
+    from scipy import stats
+
+    width = np.full(m.shape, np.inf)
+    for level in np.unique(levels[levels > 0]):
+        where = levels == level
+        factor = ppi_student_factor(float(level), m[where])
+        width[where] = 2 * stats.norm.isf(level / 2) * factor * se[where]
+    return width
+
+
+def _band_parts_at(
+    model: LabelModel, levels: np.ndarray, allocation: Allocation | str
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_band_parts` at each level (computed once per distinct level)."""
+    floor, spread = np.empty(levels.shape), np.empty(levels.shape)
+    for level in np.unique(levels):
+        where = levels == level
+        floor[where], spread[where] = _band_parts(model, float(level), allocation)
+    return floor, spread
 
 
 def _band_parts(
@@ -175,10 +214,14 @@ def _band_parts(
         return np.inf, np.inf
     w1 = 2 * stats.norm.isf(alpha1 / 2) * model.sigma_synth / np.sqrt(model.n_synth)
     w2 = 2 * stats.norm.isf(alpha2 / 2) * model.sigma_label / np.sqrt(model.n_pairs)
-    spread = expected_normal_order_statistic(
-        k_upper, model.n_history
-    ) - expected_normal_order_statistic(k_lower, model.n_history)
+    spread = _order_statistic(k_upper, model.n_history) - _order_statistic(k_lower, model.n_history)
     return float(w1 + w2), float(spread)
+
+
+@lru_cache(maxsize=1024)
+def _order_statistic(rank: int, n: int) -> float:
+    """:func:`synthinfer.plan.expected_normal_order_statistic`, cached (levels share ranks)."""
+    return expected_normal_order_statistic(rank, n)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,12 @@ Two kinds of checks:
   probability exactly ``k_U/(T+1)``, so ``P(Δ^U_{T+1} ≤ gap_upper)`` is tested
   on both sides (the same for the lower end); a doubled conformal level or a
   target covariate computed unlike the history's fails these;
-* the final intervals (``hybrid`` with its PPI share, and the PPI interval by
-  formula with the Student quantile) cover ``θ_{T+1}`` with probability at
-  least ``1 − α − 3·MCSE``; ``hybrid`` gets the Wald PPI family, as from the
-  data layer, with the number of labels, and also covers at ``m = 2, 3``.
+* the final intervals (``hybrid`` with its design PPI share
+  ``min(m/(m + 75), ρ_T)``, and the PPI interval by formula with the Student
+  quantile) cover ``θ_{T+1}`` with probability at least ``1 − α − 3·MCSE``;
+  ``hybrid`` gets the Wald PPI family, as from the data layer, with the number
+  of labels, and also covers at ``m = 2, 3``; at ``m = 1000`` its mean width is
+  within 15% of the PPI interval's.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import pytest
 
 from synthinfer.conformal import conformal_ranks
 from synthinfer.intervals import WaldInterval
-from synthinfer.methods import History, calibrate, hybrid_calibration
+from synthinfer.methods import History, calibrate, hybrid_calibration, hybrid_ppi_share
 
 pytestmark = pytest.mark.slow
 
@@ -147,11 +149,17 @@ def test_hybrid_and_ppi_cover(study):
     name, m, data, _ = study
     result = calibrate("hybrid", data.target, data.history, ALPHA)
     assert np.all(result.feasible)
+    share = hybrid_ppi_share(m, T, ALPHA)  # the design share: m/(m + 75), capped at 0.717
+    assert share == pytest.approx(min(m / (m + 75), 1 - 2 / ((T + 1) * 0.7 * ALPHA)), abs=1e-8)
+    assert result.alpha1 + result.alpha2 + result.alpha3 == pytest.approx(ALPHA * (1 - share))
     covered = np.mean((result.lower <= data.truth) & (data.truth <= result.upper))
     assert covered >= 1 - ALPHA - 3 * mcse(ALPHA), (name, m, covered)
     ppi_lo, ppi_hi = data.ppi.interval(ALPHA)
     ppi_covered = np.mean((ppi_lo <= data.truth) & (data.truth <= ppi_hi))
     assert ppi_covered >= 1 - ALPHA - 3 * mcse(ALPHA), (name, m, ppi_covered)
+    if m == 1000:  # with many labels the share is large: close to the PPI interval's width
+        ratio = np.mean(result.upper - result.lower) / np.mean(ppi_hi - ppi_lo)
+        assert ratio <= 1.15, (name, ratio)
 
 
 @pytest.mark.parametrize("m", [2, 3])

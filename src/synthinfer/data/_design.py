@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from synthinfer.adjust import SplitConformalGapModel
-from synthinfer.allocation import Allocation
+from synthinfer.allocation import AUTO_ALLOCATION, Allocation
 from synthinfer.data._estimand import TaskStatistics
-from synthinfer.methods import HYBRID_PPI_SHARE, History
+from synthinfer.methods import History, design_ppi_share
 
 __all__ = ["design_allocation"]
 
@@ -63,9 +63,9 @@ def design_allocation(
 
 
 def _band_level(method: str, alpha: float, history: History) -> float:
-    """The level the conformal band of ``method`` gets: ``hybrid`` with labels keeps
-    ``HYBRID_PPI_SHARE`` of it for the PPI interval, so ``auto`` splits the rest."""
-    labelled = history.target_label_gap is not None and history.n_labelled is not None
-    if method == "hybrid" and labelled and bool(np.any(np.isfinite(history.target_label_gap))):
-        return alpha * (1.0 - HYBRID_PPI_SHARE)
-    return alpha
+    """The level the conformal band of ``method`` gets: ``hybrid`` with labels keeps the
+    share :func:`synthinfer.methods.design_ppi_share` of it for the PPI interval (from
+    ``m``, ``T``, ``alpha`` and the allocation only), so ``auto`` splits the rest."""
+    if method != "hybrid" or history.target_label_gap is None or history.gap_model is not None:
+        return alpha
+    return alpha * (1.0 - design_ppi_share(history, alpha, AUTO_ALLOCATION))

@@ -22,9 +22,12 @@ from synthinfer.methods._calibration import (
     MissingInputError,
 )
 from synthinfer.methods._hybrid import (
+    HYBRID_PPI_SCALE,
     HYBRID_PPI_SHARE,
+    design_ppi_share,
     hybrid,
     hybrid_calibration,
+    hybrid_ppi_share,
     label_shrinkage,
 )
 from synthinfer.methods._nested import (
@@ -55,6 +58,7 @@ __all__ = [
     "ADJUSTED_TASK_ONLY",
     "COVERAGES",
     "GROUP_METHODS",
+    "HYBRID_PPI_SCALE",
     "HYBRID_PPI_SHARE",
     "METHODS",
     "NEEDS_GAP_SE",
@@ -68,10 +72,12 @@ __all__ = [
     "calibrate",
     "check_methods",
     "coverage_statement",
+    "design_ppi_share",
     "exchangeable",
     "finite_sample",
     "hybrid",
     "hybrid_calibration",
+    "hybrid_ppi_share",
     "label_shrinkage",
     "nested_band",
     "ppi",

@@ -16,14 +16,18 @@ Because ``f`` never looks at a response, the residuals of the ``T + 1`` tasks
 are exchangeable whenever the tasks together with their ``m``-subsamples are,
 and the band ``f_{T+1} + [Qlo, Qhi]`` keeps the guarantee of Algorithm 1 (see
 ``docs/hybrid.md`` for the proof). Finally the interval is intersected with the
-target's own prediction-powered interval at a share of the level (a union
-bound; with the Student critical value of ``ppi`` by default, so that it holds
-at small ``m``), so that with many labels it is never much wider than ``ppi``.
+target's own prediction-powered interval at a share ``ρ`` of the level (a
+union bound; with the Student critical value of ``ppi`` by default, so that it
+holds at small ``m``). The share grows with ``m`` by a rule fixed in advance
+(:func:`hybrid_ppi_share`: ``ρ = min(m/(m + c), ρ_T)``, from the design only),
+so that with many labels ``hybrid`` is close to ``ppi``'s width.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,14 +46,21 @@ from synthinfer.methods._calibration import (
 from synthinfer.methods._ppi import ppi_interval
 
 __all__ = [
+    "HYBRID_PPI_SCALE",
     "HYBRID_PPI_SHARE",
+    "design_ppi_share",
     "hybrid",
     "hybrid_calibration",
+    "hybrid_ppi_share",
     "label_shrinkage",
 ]
 
 HYBRID_PPI_SHARE = 0.1
-"""Share of ``alpha`` given to the target's prediction-powered interval (fixed in advance)."""
+"""Share of ``alpha`` given to the target's prediction-powered interval when its ``m``
+is unknown (``ppi_critical="normal"`` without ``n_labelled``)."""
+
+HYBRID_PPI_SCALE = 75.0
+"""The ``c`` of :func:`hybrid_ppi_share`: the share is ``m/(m + c)`` below its cap."""
 
 NEEDS_LABELS = (
     "method 'hybrid' needs the target's labelled pairs (units with both a real and a "
@@ -152,6 +163,91 @@ def _label_inputs(
     return gap, gap_se, target_gap, target_se, history.labelled
 
 
+def hybrid_ppi_share(
+    m: float,
+    n_history: int,
+    alpha: float,
+    allocation: Allocation = DEFAULT_ALLOCATION,
+    *,
+    scale: float = HYBRID_PPI_SCALE,
+) -> float:
+    """The share ``ρ`` of ``alpha`` that :func:`hybrid` gives the target's PPI interval.
+
+    ``ρ = min(m/(m + c), ρ_T)`` with ``c = scale`` (:data:`HYBRID_PPI_SCALE`), and
+    ``ρ = 0`` at ``m = 0``. ``ρ_T`` is the largest share that leaves a finite
+    conformal band for ``n_history`` tasks at the level ``(1 − ρ)·alpha``
+    split by ``allocation`` (0 when ``n_history`` is too small even at
+    ``alpha``). The share is a function of the design alone (``m``, ``T``,
+    ``alpha``, the allocation), never of a response, so the union bound of
+    ``docs/hybrid.md`` holds with it.
+
+    Parameters
+    ----------
+    m : float
+        The target's number of labelled pairs (``>= 0``).
+    n_history : int
+        Number ``T`` of history tasks the band ranks.
+    alpha : float
+        Miscoverage level of the whole interval.
+    allocation : Allocation
+        Split of the band's level; for ``auto``, ``ρ_T`` is that of the paper's
+        ``prop:0.1,0.2,0.7`` (the split ``auto`` aims its band rank at), so that
+        ``auto`` resolved at ``(1 − ρ)·alpha`` keeps a rank-one band.
+    scale : float
+        The constant ``c > 0``, fixed in advance (the default was chosen from
+        the simulations of ``benchmarks/hybrid_widths.py``).
+
+    Returns
+    -------
+    float
+        ``ρ`` in ``[0, 1)``.
+
+    Examples
+    --------
+    >>> hybrid_ppi_share(75, 100, 0.1)
+    0.5
+    >>> round(hybrid_ppi_share(1000, 100, 0.1), 4)  # the cap: 1 − 2/(101 · 0.07)
+    0.7171
+    >>> hybrid_ppi_share(0, 100, 0.1)
+    0.0
+    """
+    m = float(m)
+    if not (math.isfinite(m) and m >= 0):
+        raise ValueError(f"m (the target's labelled pairs) must be a number >= 0, got {m!r}")
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive number, got {scale!r}")
+    if m == 0:
+        return 0.0
+    cap = _largest_share(int(n_history), float(alpha), Allocation.parse(allocation))
+    return min(m / (m + scale), cap)
+
+
+@lru_cache(maxsize=1024)
+def _largest_share(n_history: int, alpha: float, allocation: Allocation) -> float:
+    """``ρ_T``: the largest share keeping the band finite at ``(1 − ρ)·alpha`` (bisection)."""
+    if not _finite_band(n_history, alpha, allocation):
+        return 0.0
+    feasible, infeasible = 0.0, 1.0
+    for _ in range(60):
+        middle = (feasible + infeasible) / 2.0
+        if _finite_band(n_history, alpha * (1.0 - middle), allocation):
+            feasible = middle
+        else:
+            infeasible = middle
+    return feasible
+
+
+def _finite_band(n_history: int, level: float, allocation: Allocation) -> bool:
+    """Whether ``n_history`` tasks give a finite band at ``level`` split by ``allocation``."""
+    if level <= 0.0:
+        return False
+    if allocation.is_auto:
+        allocation = DEFAULT_ALLOCATION
+    if allocation.kind == "abs" and level - sum(allocation.values) <= 1e-15:
+        return False  # nothing left for alpha3
+    return min_history(allocation.split(level)[2]) <= n_history
+
+
 def hybrid(
     target: IntervalFamily,
     history: History,
@@ -163,11 +259,12 @@ def hybrid(
     ``[L~ + f + Qlo_{α3}(Δ^L − f_hist), U~ + f + Qhi_{α3}(Δ^U − f_hist)]`` at the
     level ``(1 − ρ)·α`` split by ``allocation``, intersected with the target's
     prediction-powered interval at ``ρ·α`` with the critical value
-    ``history.ppi_critical`` (:func:`synthinfer.methods.ppi_interval`; ``ρ =``
-    :data:`HYBRID_PPI_SHARE`). ``ρ = 0`` for a target without labels (the
-    band is then Algorithm 1's), for the Student critical value without
-    ``history.n_labelled``, or with too few history tasks for a finite band
-    at ``(1 − ρ)·α``.
+    ``history.ppi_critical`` (:func:`synthinfer.methods.ppi_interval`). The
+    share is :func:`hybrid_ppi_share` of the target's ``m``
+    (``history.n_labelled``): ``ρ = 0`` for a target without labels (the band
+    is then Algorithm 1's), for the Student critical value without ``m``, or
+    with too few history tasks for a finite band below ``α``; ``ρ =``
+    :data:`HYBRID_PPI_SHARE` for the normal critical value without ``m``.
 
     Parameters
     ----------
@@ -176,6 +273,7 @@ def hybrid(
     history : History
         Needs ``gap``, ``label_gap``, ``label_gap_se``, ``target_label_gap``,
         ``target_label_gap_se`` and ``labelled``; ``n_labelled`` for the PPI share.
+        The labelled targets of one call share one ``m``.
     alpha : float
         Miscoverage level.
     allocation : Allocation
@@ -190,7 +288,7 @@ def hybrid(
         intersection with the PPI interval keeps, so that ``w1 + w2 + w3`` is
         the reported width.
     """
-    return hybrid_calibration(target, history, alpha, allocation, ppi_share=HYBRID_PPI_SHARE)
+    return hybrid_calibration(target, history, alpha, allocation, ppi_share=None)
 
 
 def hybrid_calibration(
@@ -199,14 +297,15 @@ def hybrid_calibration(
     alpha: float,
     allocation: Allocation = DEFAULT_ALLOCATION,
     *,
-    ppi_share: float = HYBRID_PPI_SHARE,
+    ppi_share: float | None = None,
 ) -> Calibration:
     """:func:`hybrid` with the PPI share ``ppi_share`` in ``[0, 1)`` (0: no intersection).
 
-    Any share fixed before seeing the data keeps the guarantee; :func:`hybrid`
-    uses :data:`HYBRID_PPI_SHARE`.
+    Any share fixed before seeing the data keeps the guarantee; ``None`` (the
+    default) is the design share of :func:`hybrid`, :func:`hybrid_ppi_share`.
+    A fixed share that leaves the band infinite is dropped (the band gets ``α``).
     """
-    if not 0.0 <= ppi_share < 1.0:
+    if ppi_share is not None and not 0.0 <= ppi_share < 1.0:
         raise ValueError(f"ppi_share must lie in [0, 1), got {ppi_share!r}")
     gap = history.require_gap("hybrid")
     if history.gap_model is not None:
@@ -216,6 +315,8 @@ def hybrid_calibration(
         )
     _, _, target_gap, target_se, _ = _label_inputs(history)
     has_labels = np.isfinite(target_gap) & np.isfinite(target_se)
+    if ppi_share is None:
+        ppi_share = design_ppi_share(history, alpha, allocation, has_labels)
     if history.n_labelled is None and history.ppi_critical == "student":
         ppi_share = 0.0  # without m the Student PPI interval cannot be formed
     band_alpha = _band_level(alpha, allocation, history.n_history, ppi_share, has_labels)
@@ -243,6 +344,44 @@ def hybrid_calibration(
         centre,
     )
     return _with_ppi(calibration, history, alpha - band_alpha, has_labels)
+
+
+def design_ppi_share(
+    history: History,
+    alpha: float,
+    allocation: Allocation,
+    has_labels: NDArray[np.bool_] | None = None,
+) -> float:
+    """The share :func:`hybrid` uses for ``history``'s labelled targets (one ``m``).
+
+    :func:`hybrid_ppi_share` of the labelled targets' ``history.n_labelled``;
+    0 without labels or without ``m`` under the Student critical value,
+    :data:`HYBRID_PPI_SHARE` for the normal critical value without ``m``.
+    ``has_labels`` defaults to the targets with a finite label gap.
+    """
+    if has_labels is None:
+        if history.target_label_gap is None:
+            return 0.0
+        has_labels = np.isfinite(np.asarray(history.target_label_gap, dtype=float))
+    if not bool(np.any(has_labels)):
+        return 0.0
+    if history.n_labelled is None:
+        return HYBRID_PPI_SHARE if history.ppi_critical == "normal" else 0.0
+    counts = np.broadcast_to(np.asarray(history.n_labelled, dtype=float), np.shape(has_labels))
+    distinct = np.unique(counts[has_labels])
+    if distinct.size != 1:
+        raise ValueError(
+            "method 'hybrid' splits alpha by the target's number m of labelled pairs, and "
+            f"the targets of one call have different m ({_listed(distinct)}): calibrate the "
+            "targets of each m separately"
+        )
+    return hybrid_ppi_share(float(distinct[0]), history.n_history, alpha, allocation)
+
+
+def _listed(values: NDArray[np.float64]) -> str:
+    """Up to five values, comma-separated (``…`` when there are more)."""
+    shown = ", ".join(f"{v:g}" for v in values[:5])
+    return shown + (", …" if values.size > 5 else "")
 
 
 def _shrinkage_band(
