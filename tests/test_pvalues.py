@@ -532,6 +532,26 @@ def test_cli_null_adds_the_pvalue_column(tmp_path):
     assert rows["pvalue"].between(0, 1).all()
 
 
+def test_cli_prints_the_joint_pvalue_of_a_multidimensional_estimand(tmp_path):
+    cells = synthinfer.pew_tasks()
+    newest = cells["time"] == cells["time"].max()
+    cells.loc[newest, ["real_estimate", "gap_estimate", "gap_se"]] = np.nan
+    path = tmp_path / "pew.csv"
+    cells.to_csv(path, index=False)
+    args = ["infer", str(path), "--bounds", "0,1", "--null", "co=0.5,opp=0.1"]
+    printed = CliRunner().invoke(app, args)
+    assert printed.exit_code == 0, printed.output
+    _, _, joint = printed.stdout.partition("joint p-values")
+    assert joint and "coords" in joint
+    expected = quiet(synthinfer.infer, cells, bounds=(0, 1)).joint_pvalue({"co": 0.5, "opp": 0.1})
+    shown = [float(line.split()[-1]) for line in joint.splitlines()[2:] if line.strip()]
+    np.testing.assert_allclose(shown, expected["pvalue"].to_numpy(), rtol=1e-3)
+    one = CliRunner().invoke(
+        app, ["infer", str(path), "--bounds", "0,1", "--null", "0.5", "-f", "csv"]
+    )
+    assert "joint" not in one.stdout  # csv output keeps one row per coordinate
+
+
 def test_an_abs_split_keeps_its_proportions_across_levels():
     result = quiet(
         synthinfer.infer,

@@ -176,7 +176,7 @@ class InputOptions:
         None,
         "--real-col",
         help="Wide score table: the human (real) score column; promptfoo or Inspect log: "
-        "the human score's name.",
+        "the human score's name (Inspect: edited:SCORER reads human edits of a score).",
         metavar="COL",
     )
     synth_col: str | None = option_field(

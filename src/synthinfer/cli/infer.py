@@ -212,6 +212,16 @@ class NullOptions:
         frame.insert(frame.columns.get_loc("synth_estimate") + 1, PVALUE, merged[PVALUE].values)
         return frame
 
+    def joint_pvalues(self, result: Any) -> pd.DataFrame | None:
+        """Joint p-values of ``result`` (all coordinates at their null values at once), or
+        ``None`` without ``--null`` or with one coordinate."""
+        from synthinfer.pvalues import parse_null
+
+        if self.null is None or len({interval.coord for interval in result}) < 2:
+            return None
+        alternative = (self.alternative or Alternative.two_sided).value
+        return result.joint_pvalue(parse_null(self.null), alternative)
+
 
 # ----------------------------------------------------------- where the table is scanned
 
@@ -292,6 +302,12 @@ def infer_command(
     if output.table and output.out is None:
         frame = frame[[c for c in frame.columns if c in (*READABLE_COLUMNS, PVALUE)]]
     output.emit(frame)
+    joint = test.joint_pvalues(result)
+    if joint is not None and output.table and output.out is None:
+        sys.stdout.write(
+            "joint p-values (every coordinate at its null value at once; the smallest "
+            "per-coordinate p):\n" + output.render(joint)
+        )
     seed_note(result.seed, result.randomized)
 
 
