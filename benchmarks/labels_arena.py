@@ -30,31 +30,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from synthinfer.arena import battle_units
 from synthinfer.datasets import load_dataset
 from synthinfer.evaluate import backtest
 from synthinfer.methods import METHODS
 
-SCORES = {"a": 1.0, "b": 0.0, "tie": 0.5}
-
 
 def arena_units() -> pd.DataFrame:
     """The Arena battles as a unit-level table: task = model, unit = battle."""
-    battles = load_dataset("arena_judge_battles")
-    parts = []
-    for side, flip in (("model_a", False), ("model_b", True)):
-        for source, column in (("real", "human"), ("synthetic", "judge")):
-            score = battles[column].map(SCORES).to_numpy(dtype=float)
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "task": battles[side].to_numpy(),
-                        "source": source,
-                        "value": 1.0 - score if flip else score,
-                        "unit": battles["battle"].to_numpy(),
-                    }
-                )
-            )
-    return pd.concat(parts, ignore_index=True)
+    return battle_units(load_dataset("arena_judge_battles"))
 
 
 def labels_table(

@@ -36,6 +36,7 @@ PUBLIC_API = [
     "backtest",
     "barber_bound_terms",
     "battle_statistics",
+    "battle_units",
     "calibrate",
     "conformal_lower",
     "conformal_ranks",

@@ -11,6 +11,7 @@ from synthinfer.adjust import design_matrix, make_gap_model
 from synthinfer.allocation import DEFAULT_ALLOCATION, Allocation
 from synthinfer.arena import (
     arena,
+    battle_units,
     fit_bradley_terry,
     read_battles,
     read_judgments,
@@ -90,6 +91,7 @@ __all__ = [
     "backtest",
     "barber_bound_terms",
     "battle_statistics",
+    "battle_units",
     "calibrate",
     "conformal_lower",
     "conformal_ranks",

@@ -32,6 +32,7 @@ from synthinfer.arena._summary import (
     bradley_terry_summary,
     win_rate_summary,
 )
+from synthinfer.arena._units import battle_units
 
 __all__ = [
     "DEFAULT_GAP_BOOTSTRAP",
@@ -46,6 +47,7 @@ __all__ = [
     "BradleyTerryFit",
     "arena",
     "arena_summary",
+    "battle_units",
     "bradley_terry_summary",
     "detect_format",
     "fit_bradley_terry",
